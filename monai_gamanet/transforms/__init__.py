@@ -1,0 +1,31 @@
+"""MONAI array and dictionary transforms of monai-gamanet (MONAI's (C, W, H) axis order throughout)."""
+
+from monai_gamanet.transforms.curve import (
+    CurveToMask,
+    CurveToMaskd,
+    LoadCurved,
+    MaskToCurve,
+    MaskToCurved,
+    load_curve,
+)
+from monai_gamanet.transforms.depth import NormalizeDepth, NormalizeDepthd, valid_depth_mask
+from monai_gamanet.transforms.io import CheckSpatialShaped, EnsureRGB, EnsureRGBd, LoadBackSampled
+from monai_gamanet.transforms.rgbd import ConcatRGBD, ConcatRGBDd
+
+__all__ = [
+    "CheckSpatialShaped",
+    "ConcatRGBD",
+    "ConcatRGBDd",
+    "CurveToMask",
+    "CurveToMaskd",
+    "EnsureRGB",
+    "EnsureRGBd",
+    "LoadBackSampled",
+    "LoadCurved",
+    "MaskToCurve",
+    "MaskToCurved",
+    "NormalizeDepth",
+    "NormalizeDepthd",
+    "load_curve",
+    "valid_depth_mask",
+]

@@ -1,0 +1,98 @@
+"""Pictures people would rather look at than read: colour-mapped depth, curve overlays and grids of panels.
+
+Everything here works on display-order arrays, (H, W) or (H, W, 3) as a PNG stores them, not on MONAI's
+(x, y)-ordered tensors; transpose a MONAI tensor's spatial axes (or write it with a MONAI writer) first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+__all__ = ["colorize_depth", "overlay_curve", "panel_grid"]
+
+
+def colorize_depth(
+    depth: np.ndarray, valid: np.ndarray | None = None, cmap: str = "turbo", invalid_rgb: Sequence[int] = (0, 0, 0)
+) -> np.ndarray:
+    """Colour-map a depth map, stretched over its valid pixels, near = blue end of ``cmap`` reversed to red.
+
+    Args:
+        depth: (H, W) depth in any unit (raw millimetres or relative depth).
+        valid: (H, W) bool mask of measured pixels; default: ``depth > 0``.
+        cmap: a matplotlib colour map name.
+        invalid_rgb: colour of pixels without a measurement.
+
+    Returns:
+        (H, W, 3) uint8 picture.
+    """
+    from matplotlib import colormaps  # imported here: only pictures need matplotlib
+
+    d = np.asarray(depth, dtype=np.float64)
+    valid = (d > 0) if valid is None else np.asarray(valid, dtype=bool)
+    valid = valid & np.isfinite(d)
+    out = np.empty(d.shape + (3,), np.uint8)
+    out[:] = np.asarray(invalid_rgb, np.uint8)
+    if valid.any():
+        lo, hi = np.percentile(d[valid], [1.0, 99.0])
+        norm = np.clip((d - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
+        lut = (colormaps[cmap].reversed()(np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+        out[valid] = lut[(norm[valid] * 255).astype(int)]
+    return out
+
+
+def overlay_curve(
+    photo: np.ndarray,
+    band: np.ndarray | None = None,
+    points: np.ndarray | None = None,
+    band_rgb: Sequence[int] = (255, 40, 40),
+    line_rgb: Sequence[int] = (255, 230, 0),
+    alpha: float = 0.55,
+) -> np.ndarray:
+    """Draw a spine curve over a photo: the band mask tinted, the centre line as a polyline.
+
+    Args:
+        photo: (H, W, 3) uint8 photo.
+        band: (H, W) mask, > 0 on the curve band.
+        points: (N, 2) (x, y) = (column, row) points of the curve, C7 first.
+        band_rgb: tint of the band.
+        line_rgb: colour of the polyline.
+        alpha: opacity of the band tint.
+    """
+    out = np.asarray(photo, dtype=np.float32).copy()
+    if band is not None:
+        m = np.asarray(band) > 0
+        out[m] = (1 - alpha) * out[m] + alpha * np.asarray(band_rgb, np.float32)
+    img = Image.fromarray(out.clip(0, 255).astype(np.uint8))
+    if points is not None and len(points) > 1:
+        ImageDraw.Draw(img).line([tuple(map(float, p)) for p in points], fill=tuple(line_rgb), width=1)
+    return np.asarray(img)
+
+
+def panel_grid(
+    rows: Sequence[Sequence[np.ndarray]], captions: Sequence[str] | None = None, gap: int = 4, scale: float = 1.0
+) -> Image.Image:
+    """Lay out panels (each (H, W, 3) uint8, all the same size) in a grid, with one caption per row of panels.
+
+    Args:
+        rows: panels grouped by row; rows may hold different numbers of panels.
+        captions: text written above each row.
+        gap: pixels between panels.
+        scale: resize factor of the whole picture.
+    """
+    h, w = rows[0][0].shape[:2]
+    caption_h = 14 if captions else 0
+    ncols = max(len(r) for r in rows)
+    grid = Image.new("RGB", (ncols * (w + gap) + gap, len(rows) * (h + caption_h + gap) + gap), (255, 255, 255))
+    draw = ImageDraw.Draw(grid)
+    for i, panels in enumerate(rows):
+        top = gap + i * (h + caption_h + gap)
+        if captions:
+            draw.text((gap, top), captions[i], fill=(0, 0, 0))
+        for j, panel in enumerate(panels):
+            grid.paste(Image.fromarray(np.asarray(panel, np.uint8)), (gap + j * (w + gap), top + caption_h))
+    if scale != 1.0:
+        grid = grid.resize((round(grid.width * scale), round(grid.height * scale)), Image.Resampling.LANCZOS)
+    return grid
