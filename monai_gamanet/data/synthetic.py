@@ -43,6 +43,8 @@ __all__ = ["PhantomSample", "generate_sample", "write_sample", "generate_dataset
 logger = logging.getLogger(__name__)
 
 GENERATOR_VERSION = "1.0"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 MIN_SIZE = (48, 24)
 
 
@@ -169,6 +171,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; datasets are shared like any file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

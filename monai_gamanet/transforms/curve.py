@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from monai.config import KeysCollection
 from monai.transforms import MapTransform, Transform
-from monai.utils import convert_to_numpy, convert_to_tensor
+from monai.utils import convert_to_numpy, convert_to_tensor, ensure_tuple
 
 from monai_gamanet.data.geometry import band_to_curve, check_curve_points, curve_to_band
 
@@ -95,7 +95,7 @@ class MaskToCurve(Transform):
 
 
 class CurveToMaskd(MapTransform):
-    """Dictionary wrapper of :class:`CurveToMask`: the curve points under ``keys`` become masks under ``output_keys``."""
+    """Dictionary wrapper of :class:`CurveToMask`: curve points under ``keys`` become masks under ``output_keys``."""
 
     def __init__(
         self,
@@ -106,7 +106,7 @@ class CurveToMaskd(MapTransform):
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
-        self.output_keys = list(output_keys) if output_keys is not None else list(self.keys)
+        self.output_keys = ensure_tuple(output_keys) if output_keys is not None else self.keys
         self.converter = CurveToMask(spatial_size, width)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
@@ -127,7 +127,7 @@ class MaskToCurved(MapTransform):
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
-        self.output_keys = list(output_keys) if output_keys is not None else list(self.keys)
+        self.output_keys = ensure_tuple(output_keys) if output_keys is not None else self.keys
         self.converter = MaskToCurve(n_points)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:

@@ -1,0 +1,31 @@
+"""Shared fixtures: one small phantom dataset written to disk by the project's own generator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monai_gamanet.data.synthetic import generate_dataset
+
+N_SAMPLES = 10
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10-sample phantom dataset at the paper's size (480 x 240), seed 7, with its preview."""
+    out = tmp_path_factory.mktemp("phantom")
+    generate_dataset(out, N_SAMPLES, seed=SEED, workers=1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def datalist(phantom_dir: Path) -> dict:
+    return json.loads((phantom_dir / "datalist.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def curve_docs(phantom_dir: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((phantom_dir / "curves").glob("*.json"))]
