@@ -48,7 +48,6 @@ class FDE(nn.Module):
     SKIPS = (1, 3, 6, 10, 16, 17)  # torchvision MobileNetV2 blocks after which skips are taken (strides 2-32)
     SKIP_CHANNELS = (16, 24, 32, 64, 160, 320)
     DECODER = (384, 384, 192, 96, 96, 48)  # from the deepest skip up
-    skip_indices: list[int]
 
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__()
