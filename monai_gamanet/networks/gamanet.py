@@ -9,7 +9,8 @@ The whole forward path, top to bottom:
    meet the global stream);
 3. the five global feature maps (strides 2-32) are decoded from the deepest up, each step fusing the next
    shallower map with **AMFF**;
-4. a head upsamples to the input size and a sigmoid gives relative depth in [0, 1].
+4. a small head predicts depth at stride 2, which is upsampled (bilinear) to the input size; a sigmoid maps it
+   to relative depth in [0, 1].
 
 Table 1's ablations come from two switches: ``use_pbha=False`` adds the patch features (put back on the grid)
 to the global ones instead of attending; ``use_amff=False`` concatenates in the decoder instead of weighting.
@@ -67,7 +68,11 @@ class GAMANet(nn.Module):
         use_pbha: fuse the streams with PBHA (else by addition, Table 1's ablation).
         use_amff: decode with AMFF (else by concatenation, Table 1's ablation).
         heads: attention heads of PBHA at stages 1, 2, 3.
-        kv_pool: key/value pooling of PBHA at stages 1, 2, 3 (see :class:`~monai_gamanet.networks.blocks.PBHA`).
+        kv_pool: key/value pooling of PBHA at stages 1, 2, 3 (see :class:`~monai_gamanet.networks.blocks.PBHA`);
+            the default leaves 50 key/value tokens per cell at every stage for a 480 x 240 photo.
+        channels_last: keep weights and activations channels-last (NHWC); on the development CPU this is about
+            10 % faster, mostly because PBHA's token view of an NHWC map needs no copy. Inputs of any memory
+            format are accepted.
 
     Input ``(B, in_channels, W, H)`` in MONAI's axis order (a 480-high, 240-wide photo is (B, 3, 240, 480));
     output ``(B, 1, W, H)``.
@@ -81,7 +86,8 @@ class GAMANet(nn.Module):
         use_pbha: bool = True,
         use_amff: bool = True,
         heads: tuple[int, int, int] = (2, 2, 4),
-        kv_pool: tuple[int, int, int] = (4, 2, 1),
+        kv_pool: tuple[int, int, int] = (8, 4, 2),
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         self.use_pbha, self.use_amff = use_pbha, use_amff
@@ -107,6 +113,9 @@ class GAMANet(nn.Module):
         )
         self.grid = GRID
         self.size_multiple = GRID * 2**PBHA_STAGES
+        self.channels_last = channels_last
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     @torch.jit.unused
     def check_input(self, x: torch.Tensor) -> None:
@@ -125,7 +134,11 @@ class GAMANet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_scripting():
             self.check_input(x)
-        g, p = x, to_grid_cells(x, self.grid)
+        p = to_grid_cells(x, self.grid)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+            p = p.contiguous(memory_format=torch.channels_last)
+        g = x
         skips: list[torch.Tensor] = []
         for level in self.levels:
             g, p = level(g, p)
@@ -133,5 +146,5 @@ class GAMANet(nn.Module):
         y = skips[-1]
         for i, step in enumerate(self.decoder):
             y = step(skips[-2 - i], y)
-        y = F.interpolate(y, size=x.shape[2:], mode="bilinear", align_corners=False)
-        return torch.sigmoid(self.head(y))
+        y = F.interpolate(self.head(y), size=x.shape[2:], mode="bilinear", align_corners=False)
+        return torch.sigmoid(y)

@@ -1,0 +1,254 @@
+"""Speed and size of the depth networks: prints (and optionally writes) a markdown table, then checks the goals.
+
+    .venv/bin/python benchmarks/depth_networks.py [--device cpu|cuda] [--output benchmarks/results.md]
+
+Rows: every registered depth network (GAMA-Net, its Table 1 ablations, FDE, FDSI, a plain MONAI U-Net), GAMA-Net
+without channels-last and through ONNX Runtime, and the speed reference Depth Anything V2-Small (transformers'
+``DepthAnythingForDepthEstimation`` built from a config with random weights: ViT-S/14, 4 stages, fusion 64, neck
+48/96/192/384; nothing is downloaded) at 476 x 238, the nearest multiple of its 14-pixel patches.
+
+Columns: parameters; GFLOPs of one forward pass (``torch.utils.flop_counter``: 2 per multiply-add, convolutions,
+matrix products and attention); latency at batch 1 (median of ``--repeats`` runs after warm-up, inference mode);
+throughput at batch 16; one Adam training step at batch 16 with :class:`~monai_gamanet.losses.DepthLoss` (median
+of 2 after a warm-up) and its peak memory, each network in a fresh process (CPU: the process's peak resident
+memory, runtime included; CUDA: peak allocated memory); achieved GFLOP/s at batch 1 and that as a fraction of a
+large fp32 matrix product on the same device.
+
+Goals checked for the default GAMA-Net in the same run: batch-1 latency at most 0.5 x Depth Anything
+V2-Small's; a batch-16 training step within 8 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+from monai_gamanet.losses import DepthLoss
+from monai_gamanet.networks import create_depth_network, list_depth_networks
+
+REFERENCE = "depth-anything-v2-small"
+GAMANET_NCHW = "gamanet (channels-first)"
+GAMANET_ORT = "gamanet (onnxruntime)"
+
+
+def depth_anything_v2_small() -> torch.nn.Module:
+    """Depth Anything V2-Small's architecture with random weights, returning (B, 1, H, W) like our networks."""
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+
+    backbone = Dinov2Config(
+        image_size=518,
+        patch_size=14,
+        hidden_size=384,
+        num_hidden_layers=12,
+        num_attention_heads=6,
+        mlp_ratio=4,
+        out_features=["stage3", "stage6", "stage9", "stage12"],
+        reshape_hidden_states=False,
+    )
+    config = DepthAnythingConfig(
+        backbone_config=backbone, fusion_hidden_size=64, neck_hidden_sizes=[48, 96, 192, 384], head_hidden_size=32
+    )
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = DepthAnythingForDepthEstimation(config)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(pixel_values=x).predicted_depth.unsqueeze(1).sigmoid()
+
+    return Wrapped()
+
+
+def build(name: str) -> torch.nn.Module:
+    if name == REFERENCE:
+        return depth_anything_v2_small()
+    if name == GAMANET_NCHW:
+        return create_depth_network("gamanet", channels_last=False)
+    return create_depth_network(name)
+
+
+def input_size(name: str, size: tuple[int, int]) -> tuple[int, int]:
+    """(W, H) in MONAI's order for our networks; Depth Anything takes (H, W) rounded down to multiples of 14."""
+    height, width = size
+    if name == REFERENCE:
+        return (height // 14) * 14, (width // 14) * 14
+    return width, height
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, device: torch.device, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def count_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return float(counter.get_total_flops())
+
+
+def matmul_gflops(device: torch.device, n: int = 2048) -> float:
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    return 2 * n**3 / median_seconds(lambda: a @ b, 10, device) / 1e9
+
+
+def onnx_latency(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> float | None:
+    """Batch-1 latency of the network exported to ONNX and run by ONNX Runtime on the CPU (None if unavailable)."""
+    try:
+        import tempfile
+
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/model.onnx"
+        torch.onnx.export(model.cpu().eval(), (x.cpu(),), path, input_names=["image"], dynamo=True, verbose=False)
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        feed = {"image": x.cpu().numpy()}
+        return median_seconds(lambda: session.run(None, feed), repeats, torch.device("cpu"))
+
+
+def train_step_worker(name: str, size: tuple[int, int], batch: int, device: str) -> dict:
+    """One network's training step, run in a fresh process so that its peak memory is its own."""
+    dev = torch.device(device)
+    model = build(name).to(dev).train()
+    x = torch.rand(batch, 3, *input_size(name, size), device=dev)
+    target, mask = torch.rand(batch, 1, *x.shape[2:], device=dev), torch.ones(batch, 1, *x.shape[2:], device=dev)
+    loss_fn, optimizer = DepthLoss(), torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x), target, mask).backward()
+        optimizer.step()
+
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    seconds = median_seconds(step, 2, dev, warmup=1)
+    if dev.type == "cuda":
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    return {"train_step_s": seconds, "train_peak_gb": peak / 1e9}
+
+
+def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict:
+    model = build(name).to(device).eval()
+    one = torch.rand(1, 3, *input_size(name, args.size), device=device)
+    many = torch.rand(args.batch, 3, *input_size(name, args.size), device=device)
+    row = {"params_m": sum(p.numel() for p in model.parameters()) / 1e6, "gflops": count_flops(model, one) / 1e9}
+    with torch.inference_mode():
+        row["latency_ms"] = 1000 * median_seconds(lambda: model(one), args.repeats, device)
+        row["throughput"] = args.batch / median_seconds(lambda: model(many), max(3, args.repeats // 3), device, 1)
+    if not args.skip_train:
+        cmd = [sys.executable, __file__, "--train-worker", name, "--size", *map(str, args.size)]
+        cmd += ["--batch", str(args.batch), "--device", device.type]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        row.update(json.loads(out))
+    return row
+
+
+def table(rows: dict[str, dict], matmul: float, batch: int) -> str:
+    head = (
+        f"| network | params (M) | GFLOPs | latency b1 (ms) | throughput b{batch} (img/s) | train step b{batch} (s) "
+        "| train peak (GB) | achieved GFLOP/s | of matmul |\n|---|---|---|---|---|---|---|---|---|\n"
+    )
+
+    def cell(r: dict, key: str, fmt: str) -> str:
+        return format(r[key], fmt) if r.get(key) is not None else "-"
+
+    lines = []
+    for name, r in rows.items():
+        achieved = r["gflops"] / (r["latency_ms"] / 1000) if r.get("gflops") else None
+        share = format(achieved / matmul, ".0%") if achieved else "-"
+        lines.append(
+            f"| {name} | {cell(r, 'params_m', '.2f')} | {cell(r, 'gflops', '.1f')} | {r['latency_ms']:.0f} "
+            f"| {cell(r, 'throughput', '.1f')} | {cell(r, 'train_step_s', '.1f')} | {cell(r, 'train_peak_gb', '.2f')} "
+            f"| {format(achieved, '.0f') if achieved else '-'} | {share} |"
+        )
+    return head + "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--size", type=int, nargs=2, default=(480, 240), metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs for latency (median)")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--networks", nargs="*", default=None, help="default: every registered network")
+    parser.add_argument("--skip-train", action="store_true", help="leave out the training-step columns")
+    parser.add_argument("--no-reference", action="store_true", help="leave out Depth Anything V2-Small")
+    parser.add_argument("--skip-onnx", action="store_true", help="leave out the ONNX Runtime row")
+    parser.add_argument("--output", help="also write the table and the goal checks to this markdown file")
+    parser.add_argument("--train-worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.size = tuple(args.size)
+    if args.train_worker:
+        print(json.dumps(train_step_worker(args.train_worker, args.size, args.batch, args.device)))
+        return
+
+    device = torch.device(args.device)
+    names = args.networks or list_depth_networks() + [GAMANET_NCHW]
+    if not args.no_reference:
+        names.append(REFERENCE)
+    rows = {}
+    for name in names:
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        rows[name] = measure(name, args, device)
+    if not args.skip_onnx and "gamanet" in rows:
+        x = torch.rand(1, 3, *input_size("gamanet", args.size))
+        seconds = onnx_latency(build("gamanet"), x, args.repeats)
+        if seconds is not None:
+            rows[GAMANET_ORT] = {"latency_ms": 1000 * seconds}
+    matmul = matmul_gflops(device)
+    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    if device.type == "cuda":
+        machine = torch.cuda.get_device_name()
+    report = [
+        f"Device: {device.type} ({machine}); torch {torch.__version__}; input {args.size[0]} x {args.size[1]} "
+        f"(H x W); fp32 matmul reference: {matmul:.0f} GFLOP/s.",
+        "",
+        table(rows, matmul, args.batch),
+    ]
+    if "gamanet" in rows and REFERENCE in rows:
+        ratio = rows["gamanet"]["latency_ms"] / rows[REFERENCE]["latency_ms"]
+        report += [
+            "",
+            f"- Goal latency <= 0.5 x Depth Anything V2-Small: {ratio:.2f} x -> {'met' if ratio <= 0.5 else 'NOT met'}",
+        ]
+    if "gamanet" in rows and rows["gamanet"].get("train_peak_gb") is not None:
+        peak = rows["gamanet"]["train_peak_gb"]
+        verdict = "met" if peak <= 8 else "NOT met"
+        report += [f"- Goal batch-{args.batch} training step within 8 GB: {peak:.2f} GB -> {verdict}"]
+    text = "\n".join(report)
+    print(text)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
