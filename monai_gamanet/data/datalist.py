@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SPLITS", "split_indices", "load_datalist"]
+__all__ = ["SPLITS", "PHOTO_SUFFIXES", "split_indices", "load_datalist", "list_photos"]
 
 SPLITS: tuple[str, ...] = ("training", "validation", "test")
 FILE_KEYS: tuple[str, ...] = ("image", "depth", "label", "curve")
+PHOTO_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 
 
 def split_indices(n: int, seed: int = 0, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> dict[str, list[int]]:
@@ -75,3 +76,31 @@ def load_datalist(
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise FileNotFoundError(f"datalist {path} references {len(missing)} missing file(s): {shown}")
     return out
+
+
+def list_photos(source: str | Path, split: str = "test") -> list[dict]:
+    """The photos to run inference on: every PNG/JPEG of a folder, or one split of a datalist.
+
+    Args:
+        source: a folder of photos (top level, sorted by name) or a datalist JSON.
+        split: the datalist split to take.
+
+    Returns:
+        ``[{"image": absolute path}, ...]``.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist, or holds no photo.
+    """
+    path = Path(source)
+    if path.is_dir():
+        photos = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+        items = [{"image": str(p.resolve())} for p in photos]
+    elif path.is_file():
+        items = [{"image": e["image"]} for e in load_datalist(path, splits=(split,))[split] if "image" in e]
+    else:
+        raise FileNotFoundError(f"no photo folder or datalist at {path}")
+    if not items:
+        raise FileNotFoundError(
+            f"no photo ({', '.join(PHOTO_SUFFIXES)}) in {path}" + ("" if path.is_dir() else f", split '{split}'")
+        )
+    return items

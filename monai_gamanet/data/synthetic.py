@@ -21,7 +21,6 @@ import argparse
 import json
 import logging
 import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from PIL import Image
 
 from monai_gamanet.data.anatomy import LEVEL_T, LEVELS, build_spine, height_field, nearest_level, sample_parameters
 from monai_gamanet.data.datalist import split_indices
+from monai_gamanet.data.files import atomic_write
 from monai_gamanet.data.geometry import curve_to_band
 from monai_gamanet.data.render import render_depth, render_photo, surface_normals
 from monai_gamanet.metrics.morphology import cobb_angles, severity_class
@@ -43,8 +43,6 @@ __all__ = ["PhantomSample", "generate_sample", "write_sample", "generate_dataset
 logger = logging.getLogger(__name__)
 
 GENERATOR_VERSION = "1.0"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 MIN_SIZE = (48, 24)
 
 
@@ -164,20 +162,6 @@ def generate_sample(
     return PhantomSample(image=image, depth=depth, label=label, curve=curve)
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through ``write(tmp_path)`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; datasets are shared like any file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_sample(sample: PhantomSample, out_dir: str | Path, name: str) -> dict[str, str]:
     """Write one sample's four files under ``out_dir``; returns its datalist entry (paths relative to ``out_dir``)."""
     out = Path(out_dir)
@@ -187,12 +171,12 @@ def write_sample(sample: PhantomSample, out_dir: str | Path, name: str) -> dict[
         "label": f"labels/{name}.png",
         "curve": f"curves/{name}.json",
     }
-    _atomic_write(
+    atomic_write(
         out / entry["image"], lambda p: Image.fromarray(sample.image, "RGB").save(p, format="PNG", compress_level=1)
     )
-    _atomic_write(out / entry["depth"], lambda p: Image.fromarray(sample.depth).save(p, format="PNG", compress_level=1))
-    _atomic_write(out / entry["label"], lambda p: Image.fromarray(sample.label, "L").save(p, format="PNG"))
-    _atomic_write(out / entry["curve"], lambda p: Path(p).write_text(json.dumps(sample.curve, indent=1)))
+    atomic_write(out / entry["depth"], lambda p: Image.fromarray(sample.depth).save(p, format="PNG", compress_level=1))
+    atomic_write(out / entry["label"], lambda p: Image.fromarray(sample.label, "L").save(p, format="PNG"))
+    atomic_write(out / entry["curve"], lambda p: Path(p).write_text(json.dumps(sample.curve, indent=1)))
     return entry
 
 
@@ -226,7 +210,7 @@ def write_preview(out_dir: str | Path, entries: Sequence[dict], path: str | Path
     merged_captions = ["   |   ".join(captions[i : i + per_row]) for i in range(0, len(captions), per_row)]
     target = Path(path) if path is not None else out / "preview.png"
     grid = panel_grid(merged, merged_captions, scale=0.75)
-    _atomic_write(target, lambda p: grid.save(p, format="PNG"))
+    atomic_write(target, lambda p: grid.save(p, format="PNG"))
     return target
 
 
@@ -282,7 +266,7 @@ def generate_dataset(
     entries = [r[0] for r in results]
     splits = split_indices(n, seed)
     datalist = {split: [entries[i] for i in idx] for split, idx in splits.items()}
-    _atomic_write(out / "datalist.json", lambda p: Path(p).write_text(json.dumps(datalist, indent=1)))
+    atomic_write(out / "datalist.json", lambda p: Path(p).write_text(json.dumps(datalist, indent=1)))
     if preview:
         write_preview(out, entries)
     summaries = [r[1] for r in results]

@@ -13,6 +13,8 @@ import torch
 from monai.losses import SSIMLoss
 from torch import nn
 
+from monai_gamanet.utils import split_depth_label
+
 __all__ = ["BerHuLoss", "GradientLoss", "DepthLoss"]
 
 
@@ -120,7 +122,11 @@ class DepthLoss(nn.Module):
     def terms(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
-        """The weighted loss terms (only those with a non-zero weight)."""
+        """The weighted loss terms (only those with a non-zero weight).
+
+        ``target`` may carry the mask as a second channel (see :func:`monai_gamanet.utils.split_depth_label`).
+        """
+        target, mask = split_depth_label(target, mask)
         _check(pred, target)
         valid = _mask_like(target, mask)
         out = {}

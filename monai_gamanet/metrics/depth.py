@@ -15,6 +15,8 @@ import torch
 from monai.metrics import CumulativeIterationMetric
 from monai.utils import MetricReduction
 
+from monai_gamanet.utils import split_depth_label
+
 __all__ = ["DEPTH_METRICS", "compute_depth_metrics", "depth_metrics_per_image", "DepthMetric"]
 
 DEPTH_METRICS: tuple[str, ...] = ("abs_rel", "rmse", "sq_rel", "delta1", "delta2", "delta3")
@@ -128,8 +130,7 @@ class DepthMetric(CumulativeIterationMetric):
         self.reduction, self.get_not_nans = reduction, get_not_nans
 
     def _compute_tensor(self, y_pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
-        if mask is None and y.ndim == 4 and y.shape[1] == 2:
-            y, mask = y[:, :1], y[:, 1:]
+        y, mask = split_depth_label(y, mask)
         per_image = depth_metrics_per_image(y_pred, y, mask, self.eps, self.align)
         return per_image[:, [DEPTH_METRICS.index(n) for n in self.names]]
 

@@ -9,10 +9,12 @@ from monai_gamanet.transforms.curve import (
     load_curve,
 )
 from monai_gamanet.transforms.depth import NormalizeDepth, NormalizeDepthd, valid_depth_mask
-from monai_gamanet.transforms.io import CheckSpatialShaped, EnsureRGB, EnsureRGBd, LoadBackSampled
+from monai_gamanet.transforms.io import CheckPhotoSized, CheckSpatialShaped, EnsureRGB, EnsureRGBd, LoadBackSampled
 from monai_gamanet.transforms.rgbd import ConcatRGBD, ConcatRGBDd
+from monai_gamanet.transforms.writers import SaveDepthPreviewd, SingleChannelMetad
 
 __all__ = [
+    "CheckPhotoSized",
     "CheckSpatialShaped",
     "ConcatRGBD",
     "ConcatRGBDd",
@@ -26,6 +28,8 @@ __all__ = [
     "MaskToCurved",
     "NormalizeDepth",
     "NormalizeDepthd",
+    "SaveDepthPreviewd",
+    "SingleChannelMetad",
     "load_curve",
     "valid_depth_mask",
 ]

@@ -13,7 +13,7 @@ hear which file of which sample is unreadable and why. The photo policy is appli
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -21,7 +21,7 @@ from monai.config import KeysCollection
 from monai.transforms import LoadImage, MapTransform, Transform
 from monai.utils import convert_to_tensor
 
-__all__ = ["LoadBackSampled", "EnsureRGB", "EnsureRGBd", "CheckSpatialShaped"]
+__all__ = ["LoadBackSampled", "EnsureRGB", "EnsureRGBd", "CheckSpatialShaped", "CheckPhotoSized"]
 
 
 class LoadBackSampled(MapTransform):
@@ -136,4 +136,53 @@ class CheckSpatialShaped(MapTransform):
         if len(set(shapes.values())) > 1:
             detail = ", ".join(f"{k} {s}{_describe(d[k])}" for k, s in shapes.items())
             raise ValueError(f"images of one sample must have the same size (W, H); got {detail}.")
+        return d
+
+
+class CheckPhotoSized(MapTransform):
+    """Refuse photos that resizing to the working size would distort or blow up.
+
+    The networks work on a fixed size (the paper resizes every photo to 480 x 240); a photo is accepted when its
+    height/width ratio is within ``tolerance`` of the working size's and it is at least ``min_fraction`` of the
+    working size in each direction.
+
+    Args:
+        keys: photo keys, channel-first (C, W, H).
+        spatial_size: the working size (W, H) in MONAI's axis order, e.g. (240, 480).
+        tolerance: accepted relative deviation of the aspect ratio (0.25 = 25 %).
+        min_fraction: smallest accepted size as a fraction of the working size.
+
+    Raises:
+        ValueError: naming the file, its size and the working size.
+    """
+
+    def __init__(
+        self,
+        keys: KeysCollection = "image",
+        spatial_size: Sequence[int] = (240, 480),
+        tolerance: float = 0.25,
+        min_fraction: float = 0.25,
+        allow_missing_keys: bool = False,
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.spatial_size = tuple(int(s) for s in spatial_size)
+        self.tolerance, self.min_fraction = tolerance, min_fraction
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        want_w, want_h = self.spatial_size
+        for key in self.key_iterator(d):
+            w, h = (int(s) for s in d[key].shape[1:3])
+            where = _describe(d[key])
+            ratio, want = h / w, want_h / want_w
+            if abs(ratio / want - 1.0) > self.tolerance:
+                raise ValueError(
+                    f"photo{where} is {h} x {w} (H x W, ratio {ratio:.2f}); the working size {want_h} x {want_w} "
+                    f"has ratio {want:.2f}: resizing would distort it by more than {self.tolerance:.0%}. "
+                    "Crop it to the back, portrait, first."
+                )
+            if w < want_w * self.min_fraction or h < want_h * self.min_fraction:
+                raise ValueError(
+                    f"photo{where} is {h} x {w} (H x W), too small for the working size {want_h} x {want_w}."
+                )
         return d
