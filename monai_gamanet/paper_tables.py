@@ -1,0 +1,153 @@
+"""The paper's Tables 1-3 on the phantom: every variant trained and tested with the same data, seed and budget.
+
+    python -m monai_gamanet.paper_tables --out runs/paper_tables --epochs 10 --size 240 120 --samples 200
+
+Each run is the back_depth_estimation bundle itself (``monai.bundle run`` with ``train.yaml`` then
+``evaluate.yaml``), in its own process and bundle folder under ``--out``, on one shared phantom dataset:
+
+* Table 1: ``gamanet_baseline``, ``gamanet_pbha``, ``gamanet_amff``, ``gamanet`` (full loss);
+* Table 2: GAMA-Net with only the gradient, only the SSIM or only the BerHu term (the paper's weights, others 0),
+  and the full loss (the Table 1 run);
+* Table 3: ``fdsi``, ``fde`` and ``gamanet`` (the Table 1 run).
+
+Writes ``tables.md`` (the paper's format, plus the budget and the machine) and ``tables.json``. A run whose
+``eval/metrics.json`` exists is not repeated, so an interrupted experiment continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from monai_gamanet.data.synthetic import generate_dataset
+from monai_gamanet.handlers.report import metrics_markdown
+
+__all__ = ["RUNS", "TABLES", "main"]
+
+logger = logging.getLogger("monai_gamanet.paper_tables")
+
+CONFIGS = Path(__file__).resolve().parents[1] / "bundles" / "back_depth_estimation" / "configs"
+FULL_LOSS = {"berhu_weight": 5.0, "ssim_weight": 1.0, "gradient_weight": 0.5}
+# run name -> (network, loss weights)
+RUNS: dict[str, tuple[str, dict[str, float]]] = {
+    "baseline": ("gamanet_baseline", FULL_LOSS),
+    "baseline+pbha": ("gamanet_pbha", FULL_LOSS),
+    "baseline+amff": ("gamanet_amff", FULL_LOSS),
+    "gamanet": ("gamanet", FULL_LOSS),
+    "loss_grad": ("gamanet", {"berhu_weight": 0.0, "ssim_weight": 0.0, "gradient_weight": 0.5}),
+    "loss_ssim": ("gamanet", {"berhu_weight": 0.0, "ssim_weight": 1.0, "gradient_weight": 0.0}),
+    "loss_berhu": ("gamanet", {"berhu_weight": 5.0, "ssim_weight": 0.0, "gradient_weight": 0.0}),
+    "fdsi": ("fdsi", FULL_LOSS),
+    "fde": ("fde", FULL_LOSS),
+}
+# table -> [(row label, run name)]
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "Table 1. PBHA and AMFF modules": [
+        ("Baseline", "baseline"),
+        ("Baseline + PBHA module", "baseline+pbha"),
+        ("Baseline + AMFF module", "baseline+amff"),
+        ("GAMA-Net (with all modules)", "gamanet"),
+    ],
+    "Table 2. Loss components": [
+        ("L_grad", "loss_grad"),
+        ("L_SSIM", "loss_ssim"),
+        ("L_BerHu", "loss_berhu"),
+        ("L_Total", "gamanet"),
+    ],
+    "Table 3. Comparison with FDSI and FDE": [("FDSI", "fdsi"), ("FDE", "fde"), ("Ours (GAMA-Net)", "gamanet")],
+}
+
+
+def _bundle(root: Path, configs: list[str], overrides: dict) -> None:
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", str([str(CONFIGS / c) for c in configs])]
+    for key, value in overrides.items():
+        cmd += [f"--{key}", json.dumps(value) if not isinstance(value, str) else value]
+    cmd += ["--logging_file", str(CONFIGS / "logging.conf")]
+    log = root / "log.txt"
+    root.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as f:
+        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise RuntimeError(f"bundle run failed ({' '.join(configs)}); see {log}")
+
+
+def run_one(name: str, out: Path, dataset: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Train and evaluate one variant (skipped when its metrics exist); returns its test metrics."""
+    network, weights = RUNS[name]
+    root = out / name
+    metrics = root / "eval" / "metrics.json"
+    if not metrics.is_file():
+        common = {
+            "bundle_root": str(root),
+            "dataset_dir": str(dataset),
+            "network_name": network,
+            "spatial_size": [args.size[1], args.size[0]],  # (W, H) in MONAI's axis order
+            "seed": args.seed,
+            "batch_size": args.batch,
+        }
+        loss = {f"loss#{k}": v for k, v in weights.items()}
+        start = time.perf_counter()
+        _bundle(root, ["train.yaml"], {**common, **loss, "epochs": args.epochs})
+        _bundle(root, ["train.yaml", "evaluate.yaml"], common)
+        logger.info("%s: trained and evaluated in %.0f s", name, time.perf_counter() - start)
+    return json.loads(metrics.read_text())["metrics"]
+
+
+def write_tables(out: Path, results: dict[str, dict[str, float]], args: argparse.Namespace, seconds: float) -> str:
+    device = (
+        torch.cuda.get_device_name()
+        if torch.cuda.is_available()
+        else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    )
+    lines = [
+        f"Budget: {args.epochs} epochs, batch {args.batch}, photos resized to {args.size[0]} x {args.size[1]} (H x W), "
+        f"{args.samples} phantom samples (seed {args.seed}, split 8:1:1), Adam 1e-4, seed {args.seed} for every run; "
+        f"device: {device}; total {seconds / 60:.0f} min. "
+        "Metrics on the test split (eps 1e-3, per image then averaged).",
+    ]
+    for title, rows in TABLES.items():
+        present = {label: results[run] for label, run in rows if run in results}
+        if present:
+            lines += ["", f"**{title}**", "", metrics_markdown(present)]
+    text = "\n".join(lines) + "\n"
+    (out / "tables.md").write_text(text)
+    (out / "tables.json").write_text(
+        json.dumps({"budget": vars(args) | {"out": str(args.out)}, "results": results}, indent=1)
+    )
+    return text
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.paper_tables", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/paper_tables"))
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--size", type=int, nargs=2, default=(240, 120), metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--samples", type=int, default=200, help="phantom samples (generated at 480 x 240)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    dataset = args.out / "phantom"
+    if not (dataset / "datalist.json").is_file():
+        generate_dataset(dataset, args.samples, seed=args.seed, workers=2)
+    start = time.perf_counter()
+    results = {}
+    for name in args.runs:
+        logger.info("run %s (%d of %d)", name, len(results) + 1, len(args.runs))
+        results[name] = run_one(name, args.out, dataset, args)
+    text = write_tables(args.out, results, args, time.perf_counter() - start)
+    logger.info("tables written to %s:\n%s", args.out / "tables.md", text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
