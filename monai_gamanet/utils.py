@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["require_file", "split_depth_label"]
+__all__ = ["require_file", "require_nonempty", "split_depth_label"]
 
 
 def split_depth_label(
@@ -28,3 +28,10 @@ def require_file(path: str, hint: str = "") -> str:
     if not Path(path).is_file():
         raise FileNotFoundError(f"file not found: {path}" + (f"; {hint}" if hint else ""))
     return str(path)
+
+
+def require_nonempty(items: list, description: str) -> list:
+    """Return ``items`` if it has any, else raise ValueError saying that ``description`` is empty."""
+    if len(items) == 0:
+        raise ValueError(f"{description} is empty: nothing to run on.")
+    return items

@@ -178,3 +178,13 @@ def test_photo_of_unsupported_size(tmp_path: Path) -> None:
         bundle_run(config_file=TRAIN, bundle_root=str(tmp_path), dataset_dir=str(data), epochs=1, **SMALL)
     assert "resizing would distort" in _chain(err.value)
     assert not (tmp_path / "models" / "model.pt").exists()
+
+
+def test_without_validation_the_final_network_is_saved_and_empty_test_split_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    generate_dataset(data, 2, seed=1, height=96, width=48, preview=False)  # split 2 / 0 / 0
+    bundle_run(config_file=TRAIN, bundle_root=str(tmp_path), dataset_dir=str(data), epochs=1, **SMALL)
+    assert (tmp_path / "models" / "model.pt").is_file()
+    with pytest.raises(Exception) as err:
+        bundle_run(config_file=[TRAIN, EVALUATE], bundle_root=str(tmp_path), dataset_dir=str(data), **SMALL)
+    assert "test split of the datalist is empty" in _chain(err.value)
