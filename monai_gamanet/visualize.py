@@ -15,15 +15,21 @@ __all__ = ["colorize_depth", "overlay_curve", "panel_grid"]
 
 
 def colorize_depth(
-    depth: np.ndarray, valid: np.ndarray | None = None, cmap: str = "turbo", invalid_rgb: Sequence[int] = (0, 0, 0)
+    depth: np.ndarray,
+    valid: np.ndarray | None = None,
+    cmap: str = "turbo",
+    invalid_rgb: Sequence[int] = (0, 0, 0),
+    reverse: bool = True,
 ) -> np.ndarray:
-    """Colour-map a depth map, stretched over its valid pixels, near = blue end of ``cmap`` reversed to red.
+    """Colour-map a depth (or error) map, stretched over its valid pixels (1st to 99th percentile).
 
     Args:
-        depth: (H, W) depth in any unit (raw millimetres or relative depth).
+        depth: (H, W) depth in any unit (raw millimetres or relative depth), or any non-negative map.
         valid: (H, W) bool mask of measured pixels; default: ``depth > 0``.
         cmap: a matplotlib colour map name.
         invalid_rgb: colour of pixels without a measurement.
+        reverse: run the colour map backwards, so that with ``turbo`` near (small depth) is red and far is blue;
+            use ``False`` for error maps, so that large errors are the bright end.
 
     Returns:
         (H, W, 3) uint8 picture.
@@ -38,7 +44,8 @@ def colorize_depth(
     if valid.any():
         lo, hi = np.percentile(d[valid], [1.0, 99.0])
         norm = np.clip((d - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
-        lut = (colormaps[cmap].reversed()(np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+        cm = colormaps[cmap].reversed() if reverse else colormaps[cmap]
+        lut = (cm(np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
         out[valid] = lut[(norm[valid] * 255).astype(int)]
     return out
 

@@ -84,9 +84,8 @@ class DepthEvaluationReport:
                 gt, pr = _display(target[0]), _display(pred)
                 error = np.where(valid, np.abs(pr - gt), 0.0)
                 photo = (np.clip(_display(sample["image"]), 0, 1) * 255).astype(np.uint8)
-                self.pictures.append(
-                    [photo, colorize_depth(gt, valid), colorize_depth(pr, valid), colorize_depth(error, valid, "magma")]
-                )
+                error_rgb = colorize_depth(error, valid, "magma", reverse=False)
+                self.pictures.append([photo, colorize_depth(gt, valid), colorize_depth(pr, valid), error_rgb])
 
     def summary(self) -> dict[str, float]:
         return {m: float(np.nanmean([r[m] for r in self.rows])) for m in DEPTH_METRICS}
