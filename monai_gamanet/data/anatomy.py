@@ -257,13 +257,12 @@ def _along(y: np.ndarray, spine: SpineCurve, values: np.ndarray) -> np.ndarray:
     return np.interp(y, spine.y, values).astype(np.float32)
 
 
-def height_field(p: BackParameters, spine: SpineCurve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def height_field(p: BackParameters, spine: SpineCurve) -> tuple[np.ndarray, np.ndarray]:
     """The back's height field on the photo's pixel grid.
 
     Returns:
-        ``(h, body, x_trunk)``: ``h`` (H, W) height in mm towards the camera (0 outside the body), ``body`` (H, W)
-        signed horizontal distance to the silhouette in pixels (> 0 inside), and ``x_trunk`` the lateral offset
-        of each pixel from the spinous line in mm.
+        ``(h, body)``: ``h`` (H, W) height in mm towards the camera (0 outside the body) and ``body`` (H, W) the
+        signed horizontal distance to the silhouette in pixels (> 0 inside).
     """
     s, w = p.spacing_mm, p.widths_mm
     y = (np.arange(p.height, dtype=np.float32) + 0.5)[:, None] * s  # (H, 1)
@@ -308,7 +307,7 @@ def height_field(p: BackParameters, spine: SpineCurve) -> tuple[np.ndarray, np.n
     rotation = np.tan(np.radians(_along(y, spine, spine.atr_deg)))
     h += rotation * (x - x_surface) * np.clip(1.0 - u * u, 0.0, None)  # rib hump / lumbar prominence
     h = np.where(inside, np.maximum(h, 0.0), 0.0).astype(np.float32)
-    return h, body.astype(np.float32), (x - x_surface).astype(np.float32)
+    return h, body.astype(np.float32)
 
 
 def _surface_details(

@@ -113,7 +113,7 @@ def generate_sample(
     rng = np.random.default_rng([int(seed), int(index)])
     params = sample_parameters(rng, height, width)
     spine = build_spine(params)
-    h, body, _ = height_field(params, spine)
+    h, body = height_field(params, spine)
     normals = surface_normals(h, params.spacing_mm)
     image, photo_params = render_photo(rng, normals, body, params.spacing_mm)
     depth, depth_params = render_depth(rng, h, normals, body, params.distance_mm)

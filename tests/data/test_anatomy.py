@@ -18,7 +18,7 @@ def _apex_asymmetry(cobb: float, convex: str = "right") -> float:
     """Height of the right minus the left side 60 mm beside the spinous line, at the apex row."""
     params = _subject(cobb, convex)
     spine = build_spine(params)
-    h, _, _ = height_field(params, spine)
+    h, _ = height_field(params, spine)
     apex = int(np.argmax(np.abs(spine.deviation)))
     row = int(round(spine.y[apex] / params.spacing_mm - 0.5))
     col = lambda x_mm: int(round(x_mm / params.spacing_mm + (params.width - 1) / 2))  # noqa: E731
@@ -44,6 +44,6 @@ def test_rib_hump_on_the_convex_side_grows_with_the_curve() -> None:
 def test_about_ten_centimetres_of_relief() -> None:
     for seed in range(5):
         params = sample_parameters(np.random.default_rng(seed))
-        h, body, _ = height_field(params, build_spine(params))
+        h, body = height_field(params, build_spine(params))
         inner = h[body > 0]
         assert 70.0 < np.percentile(inner, 99) - np.percentile(inner, 1) < 150.0
