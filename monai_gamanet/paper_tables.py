@@ -1,17 +1,21 @@
 """The paper's Tables 1-3 on the phantom: every variant trained and tested with the same data, seed and budget.
 
-    python -m monai_gamanet.paper_tables --out runs/paper_tables --epochs 10 --size 240 120 --samples 200
+    python -m monai_gamanet.paper_tables --out runs/paper_tables --epochs 10 --size 240 120 --samples 200 --seeds 0 1
 
 Each run is the back_depth_estimation bundle itself (``monai.bundle run`` with ``train.yaml`` then
-``evaluate.yaml``), in its own process and bundle folder under ``--out``, on one shared phantom dataset:
+``evaluate.yaml``), in its own process and bundle folder under ``--out/seed<S>/``. Within a seed every variant
+shares one phantom dataset (generated with that seed) and the same training seed; each seed repeats the whole
+experiment on a new phantom and a new initialisation, so the tables report the mean over seeds and, with more
+than one seed, the spread (standard deviation) that tells a real difference from noise:
 
 * Table 1: ``gamanet_baseline``, ``gamanet_pbha``, ``gamanet_amff``, ``gamanet`` (full loss);
 * Table 2: GAMA-Net with only the gradient, only the SSIM or only the BerHu term (the paper's weights, others 0),
   and the full loss (the Table 1 run);
 * Table 3: ``fdsi``, ``fde`` and ``gamanet`` (the Table 1 run).
 
-Writes ``tables.md`` (the paper's format, plus the budget and the machine) and ``tables.json``. A run whose
-``eval/metrics.json`` exists is not repeated, so an interrupted experiment continues where it stopped.
+Writes ``tables.md`` (the paper's format, the budget, the machine, which row is best in each column and, with
+several seeds, the standard deviations) and ``tables.json`` (means, standard deviations and every seed's metrics).
+A run whose ``eval/metrics.json`` exists is not repeated, so an interrupted experiment continues where it stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import json
 import logging
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -28,9 +33,10 @@ from pathlib import Path
 import torch
 
 from monai_gamanet.data.synthetic import generate_dataset
-from monai_gamanet.handlers.report import metrics_markdown
+from monai_gamanet.handlers.report import HEADERS, metrics_markdown
+from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
 
-__all__ = ["RUNS", "TABLES", "main"]
+__all__ = ["RUNS", "TABLES", "best_rows", "main", "summarize"]
 
 logger = logging.getLogger("monai_gamanet.paper_tables")
 
@@ -79,8 +85,8 @@ def _bundle(root: Path, configs: list[str], overrides: dict) -> None:
         raise RuntimeError(f"bundle run failed ({' '.join(configs)}); see {log}")
 
 
-def run_one(name: str, out: Path, dataset: Path, args: argparse.Namespace) -> dict[str, float]:
-    """Train and evaluate one variant (skipped when its metrics exist); returns its test metrics."""
+def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict[str, float]:
+    """Train and evaluate one variant with one seed (skipped when its metrics exist); returns its test metrics."""
     network, weights = RUNS[name]
     root = out / name
     metrics = root / "eval" / "metrics.json"
@@ -90,7 +96,7 @@ def run_one(name: str, out: Path, dataset: Path, args: argparse.Namespace) -> di
             "dataset_dir": str(dataset),
             "network_name": network,
             "spatial_size": [args.size[1], args.size[0]],  # (W, H) in MONAI's axis order
-            "seed": args.seed,
+            "seed": seed,
             "batch_size": args.batch,
         }
         loss = {f"loss#{k}": v for k, v in weights.items()}
@@ -101,26 +107,53 @@ def run_one(name: str, out: Path, dataset: Path, args: argparse.Namespace) -> di
     return json.loads(metrics.read_text())["metrics"]
 
 
-def write_tables(out: Path, results: dict[str, dict[str, float]], args: argparse.Namespace, seconds: float) -> str:
+def summarize(per_seed: dict[int, dict[str, dict[str, float]]]) -> tuple[dict, dict]:
+    """Mean and (with two or more seeds) sample standard deviation over seeds, per run and metric."""
+    runs = next(iter(per_seed.values()))
+    mean, sd = {}, {}
+    for name in runs:
+        values = {m: [per_seed[s][name][m] for s in per_seed] for m in DEPTH_METRICS}
+        mean[name] = {m: statistics.fmean(v) for m, v in values.items()}
+        if len(per_seed) > 1:
+            sd[name] = {m: statistics.stdev(v) for m, v in values.items()}
+    return mean, sd
+
+
+def best_rows(rows: dict[str, dict[str, float]]) -> str:
+    """Which row wins each column (lowest error, highest accuracy), e.g. to check "GAMA-Net best on all six"."""
+    best = {m: (max if HIGHER_IS_BETTER[m] else min)(rows, key=lambda name, m=m: rows[name][m]) for m in DEPTH_METRICS}
+    return "Best per column: " + ", ".join(f"{HEADERS[m]}: {name}" for m, name in best.items()) + "."
+
+
+def write_tables(
+    out: Path, per_seed: dict[int, dict[str, dict[str, float]]], args: argparse.Namespace, seconds: float
+) -> str:
     device = (
         torch.cuda.get_device_name()
         if torch.cuda.is_available()
         else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
     )
+    seeds = ", ".join(map(str, per_seed))
+    mean, sd = summarize(per_seed)
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch}, photos resized to {args.size[0]} x {args.size[1]} (H x W), "
-        f"{args.samples} phantom samples (seed {args.seed}, split 8:1:1), Adam 1e-4, seed {args.seed} for every run; "
-        f"device: {device}; total {seconds / 60:.0f} min. "
-        "Metrics on the test split (eps 1e-3, per image then averaged).",
+        f"{args.samples} phantom samples per seed (split 8:1:1), Adam 1e-4; seed(s) {seeds}: within a seed every run "
+        f"shares the phantom and the training seed; device: {device}; total {seconds / 60:.0f} min. "
+        "Metrics on the test split (eps 1e-3, per image then averaged)"
+        + (f", then averaged over the {len(per_seed)} seeds." if len(per_seed) > 1 else "."),
     ]
     for title, rows in TABLES.items():
-        present = {label: results[run] for label, run in rows if run in results}
+        present = {label: mean[run] for label, run in rows if run in mean}
         if present:
-            lines += ["", f"**{title}**", "", metrics_markdown(present)]
+            lines += ["", f"**{title}**", "", metrics_markdown(present), "", best_rows(present)]
+            spread = {label: sd[run] for label, run in rows if run in sd}
+            if spread:
+                lines += ["", f"Standard deviation over seeds {seeds}:", "", metrics_markdown(spread)]
     text = "\n".join(lines) + "\n"
     (out / "tables.md").write_text(text)
+    budget = vars(args) | {"out": str(args.out), "minutes": seconds / 60, "device": device}
     (out / "tables.json").write_text(
-        json.dumps({"budget": vars(args) | {"out": str(args.out)}, "results": results}, indent=1)
+        json.dumps({"budget": budget, "results": mean, "sd": sd, "per_seed": per_seed}, indent=1)
     )
     return text
 
@@ -131,20 +164,25 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, nargs=2, default=(240, 120), metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--samples", type=int, default=200, help="phantom samples (generated at 480 x 240)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=200, help="phantom samples per seed (generated at 480 x 240)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one phantom + training seed per repeat")
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    dataset = args.out / "phantom"
-    if not (dataset / "datalist.json").is_file():
-        generate_dataset(dataset, args.samples, seed=args.seed, workers=2)
     start = time.perf_counter()
-    results = {}
-    for name in args.runs:
-        logger.info("run %s (%d of %d)", name, len(results) + 1, len(args.runs))
-        results[name] = run_one(name, args.out, dataset, args)
-    text = write_tables(args.out, results, args, time.perf_counter() - start)
+    per_seed: dict[int, dict[str, dict[str, float]]] = {}
+    total, done = len(args.runs) * len(args.seeds), 0
+    for seed in args.seeds:
+        out = args.out / f"seed{seed}"
+        dataset = out / "phantom"
+        if not (dataset / "datalist.json").is_file():
+            generate_dataset(dataset, args.samples, seed=seed, workers=2)
+        per_seed[seed] = {}
+        for name in args.runs:
+            done += 1
+            logger.info("run %s, seed %d (%d of %d)", name, seed, done, total)
+            per_seed[seed][name] = run_one(name, out, dataset, seed, args)
+    text = write_tables(args.out, per_seed, args, time.perf_counter() - start)
     logger.info("tables written to %s:\n%s", args.out / "tables.md", text)
     return text
 
