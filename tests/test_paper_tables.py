@@ -45,7 +45,7 @@ def test_several_seeds_give_mean_spread_and_winners(tmp_path: Path) -> None:
     assert mean["gamanet"]["abs_rel"] == pytest.approx(0.21) and mean["baseline+pbha"]["delta1"] == pytest.approx(0.65)
     assert sd["gamanet"]["abs_rel"] == pytest.approx(0.0424264, abs=1e-6) and set(sd["gamanet"]) == set(DEPTH_METRICS)
     args = argparse.Namespace(epochs=3, batch=16, size=(240, 120), samples=200, seeds=[0, 1], runs=[], out=tmp_path)
-    text = write_tables(tmp_path, per_seed, args, seconds=60)
+    text = write_tables(tmp_path, per_seed, args, minutes=1.0)
     assert "averaged over the 2 seeds" in text and "Standard deviation over seeds 0, 1:" in text
     assert "Best per column: Abs Rel: GAMA-Net (with all modules), " in text
     assert "δ<1.25³: Baseline + PBHA module" in text  # a tie goes to the first row
