@@ -19,3 +19,24 @@ def test_depth_network_benchmark_smoke(tmp_path: Path) -> None:
     assert "| network | params (M) | GFLOPs |" in text
     rows = [line for line in text.splitlines() if line.startswith("| gamanet ") or line.startswith("| fdsi ")]
     assert len(rows) == 2 and all(float(r.split("|")[2]) > 1.0 for r in rows)  # parameter counts in millions
+
+
+def test_interleaved_latency_ratio_compares_alternating_runs() -> None:
+    import importlib.util
+    import time
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("depth_networks", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    class Sleeper(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            time.sleep(0.005)
+            return x
+
+    x, cpu = torch.zeros(1), torch.device("cpu")
+    fast_over_slow = bench.interleaved_latency_ratio(torch.nn.Identity(), x, Sleeper(), x, 5, cpu)
+    assert 0.0 < fast_over_slow < 0.5
+    assert bench.interleaved_latency_ratio(Sleeper(), x, torch.nn.Identity(), x, 5, cpu) > 2.0
