@@ -55,12 +55,15 @@ class PhantomSample:
         depth: (H, W) uint16 depth in mm, 0 = no measurement.
         label: (H, W) uint8 curve band, 0/1.
         curve: the curve JSON document.
+        surface: (H, W) float32 noise-free distance from the camera in mm: the surface that ``depth`` measures,
+            before the sensor's noise and holes (kept in memory only; the files hold what a camera gives).
     """
 
     image: np.ndarray
     depth: np.ndarray
     label: np.ndarray
     curve: dict
+    surface: np.ndarray
 
 
 def _to_pixels(x_mm: np.ndarray, y_mm: np.ndarray, spacing: float, width: int) -> np.ndarray:
@@ -159,7 +162,8 @@ def generate_sample(
             "depth_sensor": depth_params,
         },
     }
-    return PhantomSample(image=image, depth=depth, label=label, curve=curve)
+    surface = (params.distance_mm - h).astype(np.float32)
+    return PhantomSample(image=image, depth=depth, label=label, curve=curve, surface=surface)
 
 
 def write_sample(sample: PhantomSample, out_dir: str | Path, name: str) -> dict[str, str]:
