@@ -35,7 +35,7 @@ import torch
 
 from monai_gamanet.data.synthetic import generate_dataset, generate_sample
 from monai_gamanet.handlers.report import HEADERS, metrics_markdown
-from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
+from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER, compute_depth_metrics
 
 __all__ = ["RUNS", "TABLES", "best_rows", "main", "summarize"]
 
@@ -106,8 +106,10 @@ def surface_reference(dataset: Path) -> dict[str, float]:
     keep on this phantom, from the sensor's noise and from the noisy nearest / farthest pixels that set the
     ground truth's [0, 1] range, and hence how much room lies above a plateau.
     """
-    from monai_gamanet.metrics.depth import compute_depth_metrics
-    from monai_gamanet.transforms import NormalizeDepth
+    from monai_gamanet.transforms import (
+        NormalizeDepth,
+        valid_depth_mask,
+    )  # monai.transforms: slow import, used here only
 
     datalist = json.loads((dataset / "datalist.json").read_text())
     per_image = []
@@ -116,7 +118,7 @@ def surface_reference(dataset: Path) -> dict[str, float]:
         size, origin = doc["image_size"], doc["generator"]
         sample = generate_sample(origin["index"], origin["seed"], size["height"], size["width"])
         depth = torch.from_numpy(sample.depth.astype("float32"))[None]
-        valid = depth > 0
+        valid = valid_depth_mask(depth)
         target = NormalizeDepth()(depth)
         surface = torch.from_numpy(sample.surface)[None]
         lo, hi = surface[valid].min(), surface[valid].max()
