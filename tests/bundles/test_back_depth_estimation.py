@@ -133,8 +133,8 @@ def test_multi_gpu_config_under_torchrun_on_cpu(tmp_path: Path) -> None:
         sys.executable,
         "-m",
         "torch.distributed.run",
+        "--standalone",  # a free port of its own: a fixed one may still be held by an earlier run
         "--nproc_per_node=2",
-        "--master_port=29517",
         "-m",
         "monai.bundle",
     ]
