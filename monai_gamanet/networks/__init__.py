@@ -1,11 +1,11 @@
 """Networks of monai-gamanet: GAMA-Net, its blocks, the FDE / FDSI baselines and the depth-network registry."""
 
 from monai_gamanet.networks.baselines import FDE, FDSI
-from monai_gamanet.networks.blocks import AMFF, PBHA
+from monai_gamanet.networks.blocks import AMFF, PBHA, DepthActivation
 from monai_gamanet.networks.encoders import ENCODERS, build_encoder_stages
 from monai_gamanet.networks.gamanet import GAMANet
 from monai_gamanet.networks.registry import (
-    SigmoidUNet,
+    DepthUNet,
     create_depth_network,
     list_depth_networks,
     register_depth_network,
@@ -18,7 +18,8 @@ __all__ = [
     "FDSI",
     "GAMANet",
     "PBHA",
-    "SigmoidUNet",
+    "DepthActivation",
+    "DepthUNet",
     "build_encoder_stages",
     "create_depth_network",
     "list_depth_networks",

@@ -1,9 +1,10 @@
 """The paper's depth baselines (Table 3), rebuilt from their public descriptions (``../shared/PEERS.md``).
 
 Both take the same input and give the same output as :class:`~monai_gamanet.networks.GAMANet`: a photo
-(B, 3, W, H) scaled to [0, 1] in, relative depth (B, 1, W, H) in [0, 1] out (their own outputs are upsampled
-to the input size), and both are trained from scratch like every network here (their papers started from
-ImageNet weights, which cannot be downloaded here).
+(B, 3, W, H) scaled to [0, 1] in, relative depth (B, 1, W, H) out (their own outputs are upsampled to the input
+size; ``output_activation`` as GAMA-Net's, see :class:`~monai_gamanet.networks.blocks.DepthActivation`), and
+both are trained from scratch like every network here (their papers started from ImageNet weights, which cannot
+be downloaded here).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import mobilenet_v2
 
-from monai_gamanet.networks.blocks import conv_bn_relu
+from monai_gamanet.networks.blocks import DepthActivation, conv_bn_relu
 from monai_gamanet.networks.encoders import build_encoder_stages
 
 __all__ = ["FDE", "FDSI"]
@@ -49,8 +50,9 @@ class FDE(nn.Module):
     SKIP_CHANNELS = (16, 24, 32, 64, 160, 320)
     DECODER = (384, 384, 192, 96, 96, 48)  # from the deepest skip up
 
-    def __init__(self, in_channels: int = 3) -> None:
+    def __init__(self, in_channels: int = 3, output_activation: str = "clamp") -> None:
         super().__init__()
+        self.activation = DepthActivation(output_activation)
         features = mobilenet_v2(weights=None).features
         if in_channels != 3:
             first = features[0][0]
@@ -76,7 +78,7 @@ class FDE(nn.Module):
         for j, up in enumerate(self.ups):
             y = up(y, skips[len(skips) - 1 - j])
         y = F.interpolate(self.head(y), size=x.shape[2:], mode="bilinear", align_corners=True)
-        return torch.sigmoid(y)
+        return self.activation(y)
 
 
 class _SelectiveFeatureFusion(nn.Module):
@@ -114,11 +116,12 @@ class FDSI(nn.Module):
 
     Encoder features at strides 4-32 (64/128/256/512 channels; MONAI's ResNet-18) are projected to 64 channels
     by 1 x 1 convolutions; three selective feature fusion blocks merge them from the deepest up with bilinear
-    x2 steps between; the head (conv 64->64, ReLU, conv -> 1, sigmoid) runs at full resolution.
+    x2 steps between; the head (conv 64->64, ReLU, conv -> 1, output activation) runs at full resolution.
     """
 
-    def __init__(self, in_channels: int = 3, channels: int = 64) -> None:
+    def __init__(self, in_channels: int = 3, channels: int = 64, output_activation: str = "clamp") -> None:
         super().__init__()
+        self.activation = DepthActivation(output_activation)
         self.encoder = build_encoder_stages("resnet18", in_channels).stages
         self.bottleneck = nn.Conv2d(512, channels, 1)
         self.steps = nn.ModuleList([_FusionStep(c, channels) for c in (256, 128, 64)])
@@ -136,4 +139,4 @@ class FDSI(nn.Module):
         for i, step in enumerate(self.steps):
             y = step(y, feats[3 - i])
         y = F.interpolate(y, size=x.shape[2:], mode="bilinear", align_corners=False)
-        return torch.sigmoid(self.head(y))
+        return self.activation(self.head(y))

@@ -7,7 +7,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["to_grid_cells", "from_grid_cells", "PBHA", "AddFusion", "AMFF", "ConcatFusion", "conv_bn_relu"]
+__all__ = [
+    "to_grid_cells",
+    "from_grid_cells",
+    "DepthActivation",
+    "CellPosition",
+    "PBHA",
+    "AddFusion",
+    "AMFF",
+    "ConcatFusion",
+    "conv_bn_relu",
+]
 
 
 def to_grid_cells(x: torch.Tensor, grid: int = 3) -> torch.Tensor:
@@ -37,42 +47,108 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3) -> n
     )
 
 
+class DepthActivation(nn.Module):
+    """The output activation of a depth network, chosen by name as MONAI's networks choose theirs.
+
+    * ``"none"``: raw, unbounded depth (what the loss sees during training and what a scale-and-shift-invariant
+      loss needs);
+    * ``"sigmoid"``: squashed into (0, 1); its slope near the ends of the range is small (0.03 at a target of 0.03
+      against 0.25 mid-range), so the loss barely moves predictions toward the nearest and farthest points;
+    * ``"clamp"``: raw during training, clamped to [0, 1] in eval mode (inference, validation, export), so that the
+      loss keeps its full gradient everywhere and users still get relative depth in [0, 1].
+    """
+
+    KINDS = ("none", "sigmoid", "clamp")
+
+    def __init__(self, kind: str = "clamp") -> None:
+        super().__init__()
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown output activation '{kind}'; choose from {', '.join(self.KINDS)}.")
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "sigmoid":
+            return torch.sigmoid(x)
+        if self.kind == "clamp" and not self.training:
+            return x.clamp(0.0, 1.0)
+        return x
+
+
+class CellPosition(nn.Module):
+    """Positional code of a token inside its grid cell, shared by PBHA's queries and keys.
+
+    A token at row ``i`` of ``n1`` and column ``j`` of ``n2`` sits at the cell coordinates
+    ``u = (i + 0.5) / n1``, ``v = (j + 0.5) / n2`` in [0, 1]: the same frame for a query of the global cell and a
+    pooled key of the matching patch, whatever either's resolution, so a query can tell where in the patch a key
+    lies. Fourier features ``sin / cos(pi 2^k u)`` (and ``v``), ``k < frequencies``, mapped to ``channels`` by a
+    linear layer.
+    """
+
+    def __init__(self, channels: int, frequencies: int = 4) -> None:
+        super().__init__()
+        self.frequencies = frequencies
+        self.linear = nn.Linear(4 * frequencies, channels)
+
+    def forward(self, n1: int, n2: int, like: torch.Tensor) -> torch.Tensor:
+        """Codes (n1 * n2, channels) of a row-major n1 x n2 raster, on ``like``'s device and dtype."""
+        scale = torch.pi * 2.0 ** torch.arange(self.frequencies, device=like.device, dtype=torch.float32)
+        u = (torch.arange(n1, device=like.device, dtype=torch.float32) + 0.5) / n1
+        v = (torch.arange(n2, device=like.device, dtype=torch.float32) + 0.5) / n2
+        fu, fv = u[:, None] * scale, v[:, None] * scale  # (n1, F), (n2, F)
+        fu = torch.cat([fu.sin(), fu.cos()], 1)[:, None, :].expand(n1, n2, 2 * self.frequencies)
+        fv = torch.cat([fv.sin(), fv.cos()], 1)[None, :, :].expand(n1, n2, 2 * self.frequencies)
+        features = torch.cat([fu, fv], 2).reshape(n1 * n2, 4 * self.frequencies)
+        return self.linear(features.to(self.linear.weight.dtype)).to(like.dtype)
+
+
 class PBHA(nn.Module):
     """Patch-Based Hybrid Attention (paper eqs. 3-8): global cells attend to their own patch's features.
 
     Each cell of the global feature map gives the queries; the patch encoder's features of the matching photo
     patch give keys and values (multi-head ``scaled_dot_product_attention``, all cells of all images as one
-    batch). The attended features are put back at their cells (F_C = sum of F_Ci placed on the grid) and added
-    to the global features (residual), which then continue through the global encoder.
+    batch). The attended features are put back at their cells (F_C = sum of F_Ci placed on the grid).
 
-    Keys and values are average-pooled by ``kv_pool`` before attention (spatial-reduction attention, as in
-    PVT; windows at the border may be partial): the paper does not say how it keeps attention affordable at the
-    first stage's resolution, where full attention over a 480 x 240 photo's cells costs over 10 GFLOPs and,
-    measured on the 2-core development CPU, 220 ms for stage 1 alone (20 ms with ``kv_pool=8``).
+    "Hybrid": the output is ``global + patch (put back on the grid) + attended``. The first two terms are exactly
+    what the ablation without PBHA (:class:`AddFusion`) receives, pixel-aligned and unpooled, so Table 1's "+PBHA"
+    row measures what cross-attention adds to the same local signal, not a weaker signal against a stronger one.
+
+    Choices the paper leaves open:
+
+    * Keys and values are average-pooled to a fixed ``kv_tokens`` raster per cell (adaptive pooling; fewer where the
+      cell is smaller), so the attention's cost and its view of the patch are the same at any input size; full
+      attention at the first stage of a 480 x 240 photo would cost over 10 GFLOPs.
+    * Queries and keys get a :class:`CellPosition` code of where they lie in the cell (the same frame for both),
+      so a query knows which part of its patch a key summarises; values carry no position.
 
     Args:
         channels: feature channels of the stage (global and patch features alike).
         heads: attention heads; ``channels`` must be divisible by it.
-        kv_pool: pooling factor of keys / values (1 = none).
+        kv_tokens: the pooled key/value raster per cell, (rows, columns) in the tensor's axis order.
         grid: patches per side.
+        frequencies: Fourier frequencies of the positional code.
     """
 
-    def __init__(self, channels: int, heads: int = 2, kv_pool: int = 1, grid: int = 3) -> None:
+    def __init__(
+        self, channels: int, heads: int = 2, kv_tokens: tuple[int, int] = (8, 8), grid: int = 3, frequencies: int = 4
+    ) -> None:
         super().__init__()
         if channels % heads:
             raise ValueError(f"PBHA channels ({channels}) must be divisible by heads ({heads}).")
-        self.heads, self.kv_pool, self.grid = heads, kv_pool, grid
+        self.heads, self.grid = heads, grid
+        self.kv_tokens = (int(kv_tokens[0]), int(kv_tokens[1]))
         self.norm_q = nn.LayerNorm(channels)
         self.norm_kv = nn.LayerNorm(channels)
+        self.position = CellPosition(channels, frequencies)
         self.q = nn.Linear(channels, channels)
-        self.kv = nn.Linear(channels, 2 * channels)
+        self.k = nn.Linear(channels, channels)
+        self.v = nn.Linear(channels, channels)
         self.proj = nn.Linear(channels, channels)
 
     def forward(self, global_features: torch.Tensor, patch_features: torch.Tensor) -> torch.Tensor:
         """(B, C, S1, S2) global and (9B, C, S1/3, S2/3) patch features -> fused (B, C, S1, S2).
 
         Tokens are read straight from the channels-last layout (a free view when the maps are channels-last),
-        cell by cell in :func:`to_grid_cells`' order, and written back the same way: one copy each way.
+        cell by cell in :func:`to_grid_cells`' order, and written back the same way.
         """
         b, c, s1, s2 = global_features.shape
         grid = self.grid
@@ -80,20 +156,29 @@ class PBHA(nn.Module):
         n = b * grid * grid
         cells = global_features.permute(0, 2, 3, 1).reshape(b, grid, h1, grid, h2, c)
         tokens = cells.permute(0, 1, 3, 2, 4, 5).reshape(n, h1 * h2, c)
-        if self.kv_pool > 1:
-            patch_features = F.avg_pool2d(patch_features, self.kv_pool, ceil_mode=True)
-        kv_tokens = patch_features.permute(0, 2, 3, 1).reshape(n, -1, c)
+        k1, k2 = min(self.kv_tokens[0], h1), min(self.kv_tokens[1], h2)
+        pooled = F.adaptive_avg_pool2d(patch_features, [k1, k2])
+        kv_tokens = pooled.permute(0, 2, 3, 1).reshape(n, k1 * k2, c)
         d = c // self.heads
-        q = self.q(self.norm_q(tokens)).reshape(n, h1 * h2, self.heads, d).transpose(1, 2)
-        kv = self.kv(self.norm_kv(kv_tokens)).reshape(n, -1, 2, self.heads, d).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(q, kv[0], kv[1])  # (n, heads, h1*h2, d)
+        kv_norm = self.norm_kv(kv_tokens)
+        q = self.q(self.norm_q(tokens) + self.position(h1, h2, tokens))
+        k = self.k(kv_norm + self.position(k1, k2, kv_tokens))
+        v = self.v(kv_norm)
+        q = q.reshape(n, h1 * h2, self.heads, d).transpose(1, 2)
+        k = k.reshape(n, k1 * k2, self.heads, d).transpose(1, 2)
+        v = v.reshape(n, k1 * k2, self.heads, d).transpose(1, 2)
+        attended = F.scaled_dot_product_attention(q, k, v)  # (n, heads, h1*h2, d)
         attended = self.proj(attended.transpose(1, 2).reshape(n, h1 * h2, c))
         placed = attended.reshape(b, grid, grid, h1, h2, c).permute(0, 1, 3, 2, 4, 5).reshape(b, s1, s2, c)
-        return global_features + placed.permute(0, 3, 1, 2)
+        return global_features + from_grid_cells(patch_features, grid) + placed.permute(0, 3, 1, 2)
 
 
 class AddFusion(nn.Module):
-    """Ablation without PBHA: the patch features, put back on the grid, are added to the global features."""
+    """Ablation without PBHA: the patch features, put back on the grid, are added to the global features.
+
+    It receives the same pixel-aligned, unpooled patch features as :class:`PBHA`'s local term; only PBHA's
+    cross-attention is missing.
+    """
 
     def __init__(self, grid: int = 3) -> None:
         super().__init__()

@@ -9,8 +9,8 @@ The whole forward path, top to bottom:
    meet the global stream);
 3. the five global feature maps (strides 2-32) are decoded from the deepest up, each step fusing the next
    shallower map with **AMFF**;
-4. a small head predicts depth at stride 2, which is upsampled (bilinear) to the input size; a sigmoid maps it
-   to relative depth in [0, 1].
+4. a small head predicts depth at stride 2, which is upsampled (bilinear) to the input size; the output
+   activation (``output_activation``: none, sigmoid, or clamp to [0, 1] outside training) gives relative depth.
 
 Table 1's ablations come from two switches: ``use_pbha=False`` adds the patch features (put back on the grid)
 to the global ones instead of attending; ``use_amff=False`` concatenates in the decoder instead of weighting.
@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from monai_gamanet.networks.blocks import AMFF, PBHA, AddFusion, ConcatFusion, to_grid_cells
+from monai_gamanet.networks.blocks import AMFF, PBHA, AddFusion, ConcatFusion, DepthActivation, to_grid_cells
 from monai_gamanet.networks.encoders import build_encoder_stages
 
 __all__ = ["GAMANet"]
@@ -58,7 +58,7 @@ class _EncoderLevel(nn.Module):
 
 
 class GAMANet(nn.Module):
-    """GAMA-Net (dual encoders + PBHA + AMFF) predicting relative depth in [0, 1] at the input resolution.
+    """GAMA-Net (dual encoders + PBHA + AMFF) predicting relative depth at the input resolution.
 
     Args:
         in_channels: input channels (3: an RGB photo scaled to [0, 1]).
@@ -68,11 +68,13 @@ class GAMANet(nn.Module):
         use_pbha: fuse the streams with PBHA (else by addition, Table 1's ablation).
         use_amff: decode with AMFF (else by concatenation, Table 1's ablation).
         heads: attention heads of PBHA at stages 1, 2, 3.
-        kv_pool: key/value pooling of PBHA at stages 1, 2, 3 (see :class:`~monai_gamanet.networks.blocks.PBHA`);
-            the default leaves 50 key/value tokens per cell at every stage for a 480 x 240 photo.
-        channels_last: keep weights and activations channels-last (NHWC); on the development CPU this is about
-            10 % faster, mostly because PBHA's token view of an NHWC map needs no copy. Inputs of any memory
-            format are accepted.
+        kv_tokens: the pooled key/value raster per cell of PBHA (see :class:`~monai_gamanet.networks.blocks.PBHA`),
+            the same at every stage and input size: 64 tokens per cell by default.
+        output_activation: ``"clamp"`` (raw in training, clamped to [0, 1] in eval mode), ``"none"`` or
+            ``"sigmoid"`` (see :class:`~monai_gamanet.networks.blocks.DepthActivation`).
+        channels_last: keep weights and activations channels-last (NHWC), which PBHA's token view reads without a
+            copy (``benchmarks/depth_networks.py`` measures both layouts). Inputs of any memory format are
+            accepted.
 
     Input ``(B, in_channels, W, H)`` in MONAI's axis order (a 480-high, 240-wide photo is (B, 3, 240, 480));
     output ``(B, 1, W, H)``.
@@ -86,7 +88,8 @@ class GAMANet(nn.Module):
         use_pbha: bool = True,
         use_amff: bool = True,
         heads: tuple[int, int, int] = (2, 2, 4),
-        kv_pool: tuple[int, int, int] = (8, 4, 2),
+        kv_tokens: tuple[int, int] = (8, 8),
+        output_activation: str = "clamp",
         channels_last: bool = True,
     ) -> None:
         super().__init__()
@@ -97,7 +100,7 @@ class GAMANet(nn.Module):
         levels = []
         for k, global_stage in enumerate(global_enc.stages):
             if k < PBHA_STAGES:
-                fusion = PBHA(channels[k], heads[k], kv_pool[k], GRID) if use_pbha else AddFusion(GRID)
+                fusion = PBHA(channels[k], heads[k], kv_tokens, GRID) if use_pbha else AddFusion(GRID)
                 levels.append(_EncoderLevel(global_stage, patch_enc.stages[k], fusion))
             else:
                 levels.append(_EncoderLevel(global_stage, None, None))
@@ -111,6 +114,7 @@ class GAMANet(nn.Module):
         self.head = nn.Sequential(
             nn.Conv2d(low, low // 2, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(low // 2, 1, 1)
         )
+        self.activation = DepthActivation(output_activation)
         self.grid = GRID
         self.size_multiple = GRID * 2**PBHA_STAGES
         self.channels_last = channels_last
@@ -147,4 +151,4 @@ class GAMANet(nn.Module):
         for i, step in enumerate(self.decoder):
             y = step(skips[-2 - i], y)
         y = F.interpolate(self.head(y), size=x.shape[2:], mode="bilinear", align_corners=False)
-        return torch.sigmoid(y)
+        return self.activation(y)

@@ -10,9 +10,10 @@ from monai.networks.nets import BasicUNet
 from torch import nn
 
 from monai_gamanet.networks.baselines import FDE, FDSI
+from monai_gamanet.networks.blocks import DepthActivation
 from monai_gamanet.networks.gamanet import GAMANet
 
-__all__ = ["register_depth_network", "create_depth_network", "list_depth_networks", "SigmoidUNet"]
+__all__ = ["register_depth_network", "create_depth_network", "list_depth_networks", "DepthUNet"]
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
@@ -45,15 +46,21 @@ def create_depth_network(name: str, **kwargs) -> nn.Module:
     return _REGISTRY[name](**kwargs)
 
 
-class SigmoidUNet(nn.Module):
-    """MONAI's ``BasicUNet`` with a sigmoid, as the plain U-Net reference of the benchmark (size multiple: 16)."""
+class DepthUNet(nn.Module):
+    """MONAI's ``BasicUNet`` with the depth networks' output activation: the plain U-Net reference (sizes: x 16)."""
 
-    def __init__(self, in_channels: int = 3, features: tuple[int, ...] = (32, 32, 64, 128, 256, 32)) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        features: tuple[int, ...] = (32, 32, 64, 128, 256, 32),
+        output_activation: str = "clamp",
+    ) -> None:
         super().__init__()
         self.unet = BasicUNet(spatial_dims=2, in_channels=in_channels, out_channels=1, features=features)
+        self.activation = DepthActivation(output_activation)
 
     def forward(self, x):
-        return self.unet(x).sigmoid()
+        return self.activation(self.unet(x))
 
 
 @register_depth_network("gamanet")
@@ -82,4 +89,4 @@ def gamanet_baseline(**kwargs) -> nn.Module:
 
 register_depth_network("fde")(FDE)
 register_depth_network("fdsi")(FDSI)
-register_depth_network("unet")(SigmoidUNet)
+register_depth_network("unet")(DepthUNet)
