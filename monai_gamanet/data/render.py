@@ -10,12 +10,24 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["SKIN_TONES", "surface_normals", "render_photo", "render_depth", "smooth_noise"]
+__all__ = [
+    "LIGHT_AZIMUTH_DEG",
+    "LIGHT_OFF_AXIS_DEG",
+    "SKIN_TONES",
+    "surface_normals",
+    "render_photo",
+    "render_depth",
+    "smooth_noise",
+]
 
 # sRGB skin tones from very light to dark (Fitzpatrick I-VI, approximately)
 SKIN_TONES = np.array(
     [[243, 206, 182], [232, 183, 150], [212, 158, 122], [184, 128, 92], [140, 92, 62], [98, 64, 44]], np.float32
 )
+# The photo's directional light, in degrees: its angle off the camera axis, and its azimuth around that axis
+# measured from straight up (negative: from the photo's left). Intensity, ambient and colour ranges: render_photo.
+LIGHT_OFF_AXIS_DEG = (10.0, 50.0)
+LIGHT_AZIMUTH_DEG = (-75.0, 75.0)
 _BACKGROUNDS = np.array(
     [[226, 226, 222], [200, 208, 214], [176, 196, 186], [222, 210, 188], [150, 160, 172]], np.float32
 )
@@ -85,9 +97,12 @@ def render_photo(
         the photo and the lighting/camera parameters that were drawn.
     """
     shape = body.shape
-    azimuth, elevation = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(8.0, 45.0))
+    # A clinic's light: from the camera's side (off the camera axis by LIGHT_OFF_AXIS_DEG) and from above
+    # (azimuth within LIGHT_AZIMUTH_DEG of straight up; + = from the photo's right). Rows grow downwards, so
+    # "above" is -y in the normals' frame.
+    off_axis, azimuth = (np.radians(rng.uniform(*r)) for r in (LIGHT_OFF_AXIS_DEG, LIGHT_AZIMUTH_DEG))
     light = np.array(
-        [np.sin(elevation) * np.cos(azimuth), np.sin(elevation) * np.sin(azimuth), np.cos(elevation)], np.float32
+        [np.sin(off_axis) * np.sin(azimuth), -np.sin(off_axis) * np.cos(azimuth), np.cos(off_axis)], np.float32
     )
     light_colour = np.array([1.0, 1.0, 1.0]) + rng.uniform(-0.08, 0.08) * np.array([1.0, 0.0, -1.0])
     intensity, ambient = rng.uniform(0.75, 1.1), rng.uniform(0.15, 0.35)
@@ -120,7 +135,7 @@ def render_photo(
     photo = np.clip(srgb + 0.5, 0, 255).astype(np.uint8)
     params = {
         "light_azimuth_deg": float(np.degrees(azimuth)),
-        "light_elevation_deg": float(np.degrees(elevation)),
+        "light_off_axis_deg": float(np.degrees(off_axis)),
         "light_intensity": float(intensity),
         "ambient": float(ambient),
         "camera_noise": float(noise),
