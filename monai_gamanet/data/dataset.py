@@ -16,20 +16,20 @@ logger = logging.getLogger(__name__)
 def prepare_dataset(
     dataset_dir: str | Path,
     datalist: str = "datalist.json",
-    generate_if_missing: bool = False,
+    phantom_dir: str | Path | None = None,
     n: int = 200,
     seed: int = 0,
     height: int = 480,
     width: int = 240,
 ) -> dict[str, list[dict]]:
-    """Return the dataset's splits with absolute paths, generating the synthetic phantom first if allowed.
+    """Return the dataset's splits with absolute paths, generating the synthetic phantom first where allowed.
 
     Args:
         dataset_dir: folder holding ``datalist`` and the files it names.
         datalist: datalist file name inside ``dataset_dir``.
-        generate_if_missing: when ``dataset_dir`` does not exist, generate the phantom there (``n`` samples,
-            ``seed``, ``height`` x ``width``). Bundles allow it only for their default phantom folder, so that a
-            mistyped path to real data fails instead of filling up with phantoms.
+        phantom_dir: the bundle's own phantom folder. When ``dataset_dir`` is this folder and does not exist, the
+            phantom is generated there (``n`` samples, ``seed``, ``height`` x ``width``); any other missing folder
+            is an error, so that a mistyped path to real data fails instead of filling up with phantoms.
         n: phantom samples.
         seed: phantom seed.
         height: phantom photo height.
@@ -40,7 +40,8 @@ def prepare_dataset(
     """
     root = Path(dataset_dir)
     path = root / datalist
-    if not root.exists() and generate_if_missing:
+    is_phantom = phantom_dir is not None and root.resolve() == Path(phantom_dir).resolve()
+    if not root.exists() and is_phantom:
         logger.info("dataset folder %s is missing: generating %d phantom samples (seed %d) there", root, n, seed)
         generate_dataset(root, n, seed=seed, height=height, width=width, workers=2)
     if not root.is_dir():

@@ -5,6 +5,13 @@ never contribute: BerHu and the gradient loss average over valid pixels (pairs o
 gradient), and SSIM comes from ``monai.losses.SSIMLoss`` on maps whose invalid pixels are set to the same
 constant in prediction and target, so that they agree perfectly and carry no gradient (windows that straddle
 a hole see the same artificial edge in both maps).
+
+``scale_shift_invariant=True`` first fits ``s * pred + t`` to the target per image by least squares over the
+valid pixels (closed form, differentiable: the MiDaS convention) and applies every term to the fitted map, so
+the network is free in scale and offset and is judged on shape alone. Its raw outputs are then relative depth
+only up to scale and shift: score them with ``align="scale_shift"``.
+
+Predictions are cast to float32 before any term (under bf16 autocast SSIM and the sums lose too much precision).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import torch
 from monai.losses import SSIMLoss
 from torch import nn
 
+from monai_gamanet.metrics.depth import align_scale_shift
 from monai_gamanet.utils import split_depth_label
 
 __all__ = ["BerHuLoss", "GradientLoss", "DepthLoss"]
@@ -97,6 +105,7 @@ class DepthLoss(nn.Module):
         berhu_threshold: BerHu's c (0.08).
         adaptive_berhu: use the adaptive BerHu threshold instead.
         ssim_window: SSIM window size (MONAI's Gaussian window, sigma 1.5).
+        scale_shift_invariant: align the prediction to the target per image (least squares) before the terms.
 
     Table 2's loss ablations set the other weights to 0. ``forward(pred, target, mask)`` takes (B, 1, W, H)
     maps and returns a scalar; :meth:`terms` returns the weighted terms for logging.
@@ -110,6 +119,7 @@ class DepthLoss(nn.Module):
         berhu_threshold: float = 0.08,
         adaptive_berhu: bool = False,
         ssim_window: int = 11,
+        scale_shift_invariant: bool = False,
     ) -> None:
         super().__init__()
         if min(berhu_weight, ssim_weight, gradient_weight) < 0 or berhu_weight + ssim_weight + gradient_weight == 0:
@@ -118,6 +128,7 @@ class DepthLoss(nn.Module):
         self.berhu = BerHuLoss(berhu_threshold, adaptive_berhu)
         self.ssim = SSIMLoss(spatial_dims=2, data_range=1.0, win_size=ssim_window)
         self.gradient = GradientLoss()
+        self.scale_shift_invariant = scale_shift_invariant
 
     def terms(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None
@@ -127,8 +138,13 @@ class DepthLoss(nn.Module):
         ``target`` may carry the mask as a second channel (see :func:`monai_gamanet.utils.split_depth_label`).
         """
         target, mask = split_depth_label(target, mask)
+        pred, target = pred.float(), target.float()
         _check(pred, target)
         valid = _mask_like(target, mask)
+        if self.scale_shift_invariant:
+            b = pred.shape[0]
+            flat = align_scale_shift(pred.reshape(b, -1), target.reshape(b, -1), valid.reshape(b, -1))
+            pred = flat.reshape(pred.shape)
         out = {}
         if self.weights["berhu"]:
             out["berhu"] = self.weights["berhu"] * self.berhu(pred, target, valid)

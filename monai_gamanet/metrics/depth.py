@@ -17,7 +17,7 @@ from monai.utils import MetricReduction
 
 from monai_gamanet.utils import split_depth_label
 
-__all__ = ["DEPTH_METRICS", "compute_depth_metrics", "depth_metrics_per_image", "DepthMetric"]
+__all__ = ["DEPTH_METRICS", "align_scale_shift", "compute_depth_metrics", "depth_metrics_per_image", "DepthMetric"]
 
 DEPTH_METRICS: tuple[str, ...] = ("abs_rel", "rmse", "sq_rel", "delta1", "delta2", "delta3")
 HIGHER_IS_BETTER = {"abs_rel": False, "rmse": False, "sq_rel": False, "delta1": True, "delta2": True, "delta3": True}
@@ -27,8 +27,12 @@ def _flatten(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], -1).float()
 
 
-def _align_scale_shift(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Per row: the least-squares ``s * pred + t`` fit of ``target`` over ``valid`` entries."""
+def align_scale_shift(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Per row of (B, N) maps: the least-squares ``s * pred + t`` fit of ``target`` over ``valid`` entries.
+
+    Differentiable in ``pred`` (the closed-form fit), so the same function scores relative depth (MiDaS, Marigold)
+    and makes the scale-and-shift-invariant loss (:class:`monai_gamanet.losses.DepthLoss`).
+    """
     w = valid.float()
     n = w.sum(1, keepdim=True).clamp_min(1)
     mp, mt = (pred * w).sum(1, keepdim=True) / n, (target * w).sum(1, keepdim=True) / n
@@ -63,7 +67,7 @@ def depth_metrics_per_image(
     p = torch.where(valid, p, torch.zeros_like(p))
     t = torch.where(valid, t, torch.ones_like(t))
     if align == "scale_shift":
-        p = _align_scale_shift(p, t, valid)
+        p = align_scale_shift(p, t, valid)
     p = p.clamp(eps, 1.0)
     w = valid.float()
     n = w.sum(1)

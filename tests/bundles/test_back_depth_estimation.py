@@ -76,17 +76,18 @@ def test_resume_continues_from_the_last_epoch(trained: Path) -> None:
 def test_evaluate_writes_metrics_and_pictures(trained: Path) -> None:
     bundle_run(config_file=[TRAIN, EVALUATE], bundle_root=str(trained), **SMALL)
     report = json.loads((trained / "eval" / "metrics.json").read_text())
-    assert report["n_images"] == 1 and set(report["metrics"]) == {
-        "abs_rel",
-        "rmse",
-        "sq_rel",
-        "delta1",
-        "delta2",
-        "delta3",
-    }
-    assert all(np.isfinite(v) for v in report["metrics"].values())
+    six = ["abs_rel", "rmse", "sq_rel", "delta1", "delta2", "delta3"]
+    assert report["n_images"] == 1 and list(report["metrics"]) == six
+    assert list(report["metrics_aligned"]) == [f"aligned_{m}" for m in six]
+    assert all(np.isfinite(v) for v in [*report["metrics"].values(), *report["metrics_aligned"].values()])
     assert 0 <= report["metrics"]["delta1"] <= report["metrics"]["delta2"] <= report["metrics"]["delta3"] <= 1
+    # per-image values (from MONAI's metric handlers), named by photo, and MONAI's MetricsSaver files beside them
+    (row,) = report["per_image"]
+    assert row["image"].endswith(".png") and row["delta1"] == pytest.approx(report["metrics"]["delta1"])
+    raw_csv = (trained / "eval" / "aligned_delta1_raw.csv").read_text().splitlines()
+    assert Path(row["image"]).name in raw_csv[1] and (trained / "eval" / "metrics.csv").is_file()
     assert "| Abs Rel | RMSE |" in (trained / "eval" / "metrics.md").read_text()
+    assert "δ<1.25 (aligned)" in (trained / "eval" / "metrics.md").read_text()
     assert Image.open(trained / "eval" / "samples.png").size[0] > 4 * 48
 
 
@@ -188,3 +189,14 @@ def test_without_validation_the_final_network_is_saved_and_empty_test_split_is_r
     with pytest.raises(Exception) as err:
         bundle_run(config_file=[TRAIN, EVALUATE], bundle_root=str(tmp_path), dataset_dir=str(data), **SMALL)
     assert "test split of the datalist is empty" in _chain(err.value)
+
+
+def test_a_new_network_in_the_same_folder_starts_afresh(trained: Path) -> None:
+    """Resume only on purpose: last.pt of another network (or data) is not silently continued."""
+    result = _cli(
+        "--config_file", TRAIN, "--bundle_root", str(trained), "--epochs", "1", "--network_name", "gamanet_amff",
+        "--spatial_size", "[48, 96]", "--batch_size", "4", "--num_workers", "0", "--mixed_precision", "fp32",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "not resuming from" in result.stdout and "another network, other data" in result.stdout
+    assert "Epoch: 1/1" in result.stdout and "resumed from" not in result.stdout

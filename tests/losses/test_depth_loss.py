@@ -76,3 +76,23 @@ def test_shape_errors() -> None:
         BerHuLoss()(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 5))
     with pytest.raises(ValueError, match=r"\(B, 1, W, H\)"):
         GradientLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4))
+
+
+def test_scale_shift_invariant_loss_ignores_scale_and_offset() -> None:
+    pred, target, mask = _maps(3)
+    ssi = DepthLoss(scale_shift_invariant=True)
+    moved = 3.0 * pred - 0.7  # the same shape, another scale and offset
+    assert float(ssi(moved, target, mask)) == pytest.approx(float(ssi(pred, target, mask)), rel=1e-4)
+    assert float(DepthLoss()(moved, target, mask)) > 2 * float(DepthLoss()(pred, target, mask))
+    perfect = 0.5 * target + 2.0
+    assert float(ssi(perfect, target, mask)) < 1e-3
+    moved.requires_grad_(True)
+    ssi(moved, target, mask).backward()
+    assert torch.isfinite(moved.grad).all() and moved.grad.abs().sum() > 0
+
+
+def test_loss_runs_in_float32_on_bf16_predictions() -> None:
+    pred, target, mask = _maps(4)
+    full = DepthLoss()(pred, target, mask)
+    half = DepthLoss()(pred.bfloat16(), target, mask)
+    assert half.dtype == torch.float32 and float(half) == pytest.approx(float(full), rel=2e-2)
