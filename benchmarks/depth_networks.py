@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/depth_networks.py [--device cpu|cuda] [--output benchmarks/results.md]
 
 Rows: every registered depth network (GAMA-Net, its Table 1 ablations, FDE, FDSI, a plain MONAI U-Net), GAMA-Net
-without channels-last and through ONNX Runtime, and the speed reference Depth Anything V2-Small (transformers'
+without channels-last, under bf16 autocast (where the device computes bf16 natively: the bundles' default) and
+through ONNX Runtime, and the speed reference Depth Anything V2-Small (transformers'
 ``DepthAnythingForDepthEstimation`` built from a config with random weights: ViT-S/14, 4 stages, fusion 64, neck
 48/96/192/384; nothing is downloaded) at 476 x 238, the nearest multiple of its 14-pixel patches.
 
@@ -34,12 +35,26 @@ from collections.abc import Callable
 
 import torch
 
+from monai_gamanet.engines import bf16_supported
 from monai_gamanet.losses import DepthLoss
 from monai_gamanet.networks import create_depth_network, list_depth_networks
 
 REFERENCE = "depth-anything-v2-small"
 GAMANET_NCHW = "gamanet (channels-first)"
 GAMANET_ORT = "gamanet (onnxruntime)"
+GAMANET_BF16 = "gamanet (bf16 autocast)"
+
+
+class Bf16Autocast(torch.nn.Module):
+    """Run a network under bf16 autocast on its input's device, as the bundles' AutocastInferer does."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            return self.net(x).float()
 
 
 def depth_anything_v2_small() -> torch.nn.Module:
@@ -76,6 +91,8 @@ def build(name: str) -> torch.nn.Module:
         return depth_anything_v2_small()
     if name == GAMANET_NCHW:
         return create_depth_network("gamanet", channels_last=False)
+    if name == GAMANET_BF16:
+        return Bf16Autocast(create_depth_network("gamanet"))
     return create_depth_network(name)
 
 
@@ -230,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
 
     device = torch.device(args.device)
     names = args.networks or list_depth_networks() + [GAMANET_NCHW]
+    if args.networks is None and bf16_supported(device):
+        names.append(GAMANET_BF16)
     if not args.no_reference:
         names.append(REFERENCE)
     rows = {}

@@ -13,30 +13,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from monai_gamanet.bundle_runner import run_bundle
 from monai_gamanet.data.synthetic import generate_dataset
 
 __all__ = ["main"]
 
 logger = logging.getLogger("monai_gamanet.demo")
 
-BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "back_depth_estimation" / "configs"
-
 
 def _bundle(configs: Sequence[str], **overrides: object) -> None:
-    """Run ``python -m monai.bundle run`` on the depth bundle's configs, printing the command first."""
-    files = [str(BUNDLE / c) for c in configs]
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", files[0] if len(files) == 1 else str(files)]
-    for key, value in overrides.items():
-        cmd += [f"--{key}", str(value)]
-    cmd += ["--logging_file", str(BUNDLE / "logging.conf")]
-    logger.info("running: %s", shlex.join(cmd))
-    subprocess.run(cmd, check=True)
+    """Run ``python -m monai.bundle run`` on the depth bundle's configs (the command is logged first)."""
+    run_bundle("back_depth_estimation", configs, overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -65,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
 
     root = out / "back_depth_estimation"
-    common = {"bundle_root": root, "dataset_dir": phantom, "spatial_size": f"[{args.size[1]},{args.size[0]}]"}
+    common = {"bundle_root": root, "dataset_dir": phantom, "spatial_size": [args.size[1], args.size[0]]}
     logger.info("step 2: train GAMA-Net briefly (%d epochs at %d x %d) -> %s", args.epochs, *args.size, root)
     _bundle(["train.yaml"], **common, epochs=args.epochs)
     logger.info("step 3: evaluate on the test split -> %s", root / "eval")

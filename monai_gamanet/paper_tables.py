@@ -1,21 +1,31 @@
-"""The paper's Tables 1-3 on the phantom: every variant trained and tested with the same data, seed and budget.
+"""The paper's Tables 1-3 on the phantom, and the depth-target study: every run with the same data, seed and budget.
 
-    python -m monai_gamanet.paper_tables --out runs/paper_tables --epochs 10 --size 240 120 --samples 200 --seeds 0 1
+    python -m monai_gamanet.paper_tables --out runs/paper_tables --epochs 15 --size 240 120 --samples 400 \\
+        --seeds 0 1 --jobs 2
 
 Each run is the back_depth_estimation bundle itself (``monai.bundle run`` with ``train.yaml`` then
-``evaluate.yaml``), in its own process and bundle folder under ``--out/seed<S>/``. Within a seed every variant
-shares one phantom dataset (generated with that seed) and the same training seed; each seed repeats the whole
-experiment on a new phantom and a new initialisation, so the tables report the mean over seeds and, with more
-than one seed, the spread (standard deviation) that tells a real difference from noise:
+``evaluate.yaml``), in its own process and bundle folder under ``--out/seed<S>/``; ``--jobs 2`` runs two at a
+time with one CPU thread each. Within a seed every run shares one phantom dataset (generated with that seed)
+and the training seed; each seed repeats the experiment on a new phantom and a new initialisation, so the tables
+report the mean over seeds, the spread, and paired per-image differences against GAMA-Net (mean and standard
+error over every test photo of every seed: the test that tells a real difference from noise).
 
-* Table 1: ``gamanet_baseline``, ``gamanet_pbha``, ``gamanet_amff``, ``gamanet`` (full loss);
-* Table 2: GAMA-Net with only the gradient, only the SSIM or only the BerHu term (the paper's weights, others 0),
-  and the full loss (the Table 1 run);
-* Table 3: ``fdsi``, ``fde`` and ``gamanet`` (the Table 1 run).
+* Table 1: ``gamanet_baseline``, ``gamanet_pbha``, ``gamanet_amff``, ``gamanet``;
+* Table 2: GAMA-Net with only the gradient, only the SSIM or only the BerHu term, and the full loss;
+* Table 3: ``fdsi``, ``fde`` and ``gamanet``;
+* Depth target and output head: GAMA-Net with the min-max target, with the scale-and-shift-invariant loss (raw
+  outputs), with a sigmoid head, and the default (clipped 1st-99th percentile target, clamp head);
+* Precision: GAMA-Net trained and evaluated in float32 against the bf16 default.
 
-Writes ``tables.md`` (the paper's format, the budget, the machine, which row is best in each column and, with
-several seeds, the standard deviations) and ``tables.json`` (means, standard deviations and every seed's metrics).
-A run whose ``eval/metrics.json`` exists is not repeated, so an interrupted experiment continues where it stopped.
+Reference rows (not networks): the phantom's noise-free surface scored against its ground truth on the same
+test photos, at the runs' size, under each target normalisation: what a network that recovered the back's true
+shape exactly would score.
+
+Writes ``<name>.md`` (``--name``, default ``tables``) with the tables in the paper's format plus aligned columns,
+the budget, the machine, the best row of each column, standard deviations, paired differences and each run's
+validation curve with its plateau test, and ``<name>.json``. A run whose model has trained ``--epochs`` epochs and
+been evaluated is not repeated; asking for more epochs continues it from its ``last.pt`` (the bundle's
+``resume: auto``), so a long experiment can be run in pieces.
 """
 
 from __future__ import annotations
@@ -23,39 +33,45 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import platform
 import re
 import statistics
-import subprocess
-import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 
+from monai_gamanet.bundle_runner import run_bundle
 from monai_gamanet.data.synthetic import generate_dataset, generate_sample
-from monai_gamanet.handlers.report import HEADERS, metrics_markdown
-from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER, compute_depth_metrics
+from monai_gamanet.handlers.report import ALIGNED, ALIGNED_COLUMNS, header, metrics_markdown
+from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
 
-__all__ = ["RUNS", "TABLES", "best_rows", "main", "summarize"]
+__all__ = ["RUNS", "TABLES", "best_rows", "main", "paired_differences", "summarize", "surface_reference"]
 
 logger = logging.getLogger("monai_gamanet.paper_tables")
 
-CONFIGS = Path(__file__).resolve().parents[1] / "bundles" / "back_depth_estimation" / "configs"
-FULL_LOSS = {"berhu_weight": 5.0, "ssim_weight": 1.0, "gradient_weight": 0.5}
-# run name -> (network, loss weights)
-RUNS: dict[str, tuple[str, dict[str, float]]] = {
-    "baseline": ("gamanet_baseline", FULL_LOSS),
-    "baseline+pbha": ("gamanet_pbha", FULL_LOSS),
-    "baseline+amff": ("gamanet_amff", FULL_LOSS),
-    "gamanet": ("gamanet", FULL_LOSS),
-    "loss_grad": ("gamanet", {"berhu_weight": 0.0, "ssim_weight": 0.0, "gradient_weight": 0.5}),
-    "loss_ssim": ("gamanet", {"berhu_weight": 0.0, "ssim_weight": 1.0, "gradient_weight": 0.0}),
-    "loss_berhu": ("gamanet", {"berhu_weight": 5.0, "ssim_weight": 0.0, "gradient_weight": 0.0}),
-    "fdsi": ("fdsi", FULL_LOSS),
-    "fde": ("fde", FULL_LOSS),
+BUNDLE = "back_depth_estimation"
+PERCENTILES = [1.0, 99.0]  # the bundle's default target (configs/train.yaml)
+MINMAX = [0.0, 100.0]
+# run name -> bundle overrides (on top of the bundle's defaults)
+RUNS: dict[str, dict[str, object]] = {
+    "baseline": {"network_name": "gamanet_baseline"},
+    "baseline+pbha": {"network_name": "gamanet_pbha"},
+    "baseline+amff": {"network_name": "gamanet_amff"},
+    "gamanet": {"network_name": "gamanet"},
+    "loss_grad": {"network_name": "gamanet", "loss#berhu_weight": 0.0, "loss#ssim_weight": 0.0},
+    "loss_ssim": {"network_name": "gamanet", "loss#berhu_weight": 0.0, "loss#gradient_weight": 0.0},
+    "loss_berhu": {"network_name": "gamanet", "loss#ssim_weight": 0.0, "loss#gradient_weight": 0.0},
+    "fdsi": {"network_name": "fdsi"},
+    "fde": {"network_name": "fde"},
+    "target_minmax": {"network_name": "gamanet", "depth_percentiles": MINMAX},
+    "target_ssi": {"network_name": "gamanet", "loss#scale_shift_invariant": True, "output_activation": "none"},
+    "head_sigmoid": {"network_name": "gamanet", "output_activation": "sigmoid"},
+    "precision_fp32": {"network_name": "gamanet", "mixed_precision": "fp32"},
 }
-# table -> [(row label, run name)]
+# table -> [(row label, run name)]; the last row of each is the one the others are compared with
 TABLES: dict[str, list[tuple[str, str]]] = {
     "Table 1. PBHA and AMFF modules": [
         ("Baseline", "baseline"),
@@ -70,189 +86,320 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("L_Total", "gamanet"),
     ],
     "Table 3. Comparison with FDSI and FDE": [("FDSI", "fdsi"), ("FDE", "fde"), ("Ours (GAMA-Net)", "gamanet")],
+    "Depth target and output head (GAMA-Net)": [
+        ("min-max target, clamp head", "target_minmax"),
+        ("scale-and-shift-invariant loss, raw head", "target_ssi"),
+        ("1-99 % target, sigmoid head", "head_sigmoid"),
+        ("1-99 % target, clamp head (default)", "gamanet"),
+    ],
+    "Precision (GAMA-Net)": [("float32", "precision_fp32"), ("bf16 autocast (default)", "gamanet")],
 }
+COLUMNS = [*DEPTH_METRICS, *(ALIGNED + m for m in DEPTH_METRICS)]
+PAIRED = ("delta1", "abs_rel", ALIGNED + "delta1", ALIGNED + "abs_rel")
 
 
-def _bundle(root: Path, configs: list[str], overrides: dict) -> None:
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", str([str(CONFIGS / c) for c in configs])]
-    for key, value in overrides.items():
-        cmd += [f"--{key}", json.dumps(value) if not isinstance(value, str) else value]
-    cmd += ["--logging_file", str(CONFIGS / "logging.conf")]
-    log = root / "log.txt"
-    root.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as f:
-        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if result.returncode:
-        raise RuntimeError(f"bundle run failed ({' '.join(configs)}); see {log}")
+def _last_epoch(root: Path) -> int:
+    """Epochs trained by the run in ``root`` (0 when it has no ``last.pt``)."""
+    path = root / "models" / "last.pt"
+    if not path.is_file():
+        return 0
+    trainer = torch.load(path, map_location="cpu", weights_only=True)["trainer"]
+    return trainer["iteration"] // max(1, trainer["epoch_length"] or 1)
 
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+_VAL = re.compile(r"Epoch\[(\d+)\] Metrics -- .*val_delta1: ([0-9.]+)")
 
 
 def run_minutes(root: Path) -> float:
-    """Wall time of a finished run (training + evaluation), from the first to the last time stamp of its log."""
+    """Wall time of a run (training + evaluation, every piece), summed over its log's sessions.
+
+    Each ``monai.bundle run`` appends to ``log.txt``; gaps of over 10 minutes between time stamps (a run
+    continued later) are not counted.
+    """
     stamps = [m.group(1) for line in (root / "log.txt").read_text().splitlines() if (m := _STAMP.match(line))]
-    if not stamps:
+    seconds = [time.mktime(time.strptime(t, "%Y-%m-%d %H:%M:%S")) for t in stamps]
+    return sum(b - a for a, b in zip(seconds, seconds[1:], strict=False) if b - a < 600) / 60
+
+
+def validation_curve(root: Path) -> list[float]:
+    """Validation delta1 after each epoch, from the run's log (the last value logged for each epoch)."""
+    curve: dict[int, float] = {}
+    for line in (root / "log.txt").read_text().splitlines():
+        if m := _VAL.search(line):
+            curve[int(m.group(1))] = float(m.group(2))
+    return [curve[e] for e in sorted(curve)]
+
+
+def plateau(curve: list[float]) -> float:
+    """Mean validation delta1 over the last third of the epochs minus the mean over the middle third.
+
+    Near 0 (or negative): the run has stopped improving; clearly positive: it was still learning.
+    """
+    n = len(curve) // 3
+    if n == 0:
         return float("nan")
-    first, last = (time.mktime(time.strptime(t, "%Y-%m-%d %H:%M:%S")) for t in (stamps[0], stamps[-1]))
-    return (last - first) / 60
+    return statistics.fmean(curve[-n:]) - statistics.fmean(curve[-2 * n : -n])
 
 
-def surface_reference(dataset: Path) -> dict[str, float]:
-    """The six metrics of the phantom's noise-free surface against its ground truth, on the test split.
+def surface_reference(dataset: Path, size: tuple[int, int], percentiles: list[float]) -> dict[str, float]:
+    """Metrics (raw and aligned) of the phantom's noise-free surface against its ground truth, on the test split.
 
     Not a network: the true back surface (each sample regenerated from its curve file's seed and index),
-    normalised over the valid pixels like the ground truth. It shows how much of the error any network must
-    keep on this phantom, from the sensor's noise and from the noisy nearest / farthest pixels that set the
-    ground truth's [0, 1] range, and hence how much room lies above a plateau.
+    normalised like the ground truth (``percentiles`` of the valid pixels, clipped), both brought to ``size``
+    (H, W) as the bundle brings the ground truth (nearest) and as a network at that size would see the surface
+    (area averaging). What is left is the sensor's noise and holes, and whatever the normalisation cannot predict.
     """
-    from monai_gamanet.transforms import (
-        NormalizeDepth,
-        valid_depth_mask,
-    )  # monai.transforms: slow import, used here only
+    from monai.transforms import Resize  # slow import, used here only
+
+    from monai_gamanet.metrics.depth import depth_metrics_per_image
+    from monai_gamanet.transforms import NormalizeDepth, valid_depth_mask
 
     datalist = json.loads((dataset / "datalist.json").read_text())
-    per_image = []
+    normalize = NormalizeDepth(*percentiles)
+    nearest, area = Resize(size, mode="nearest"), Resize(size, mode="area")
+    rows = []
     for item in datalist["test"]:
         doc = json.loads((dataset / item["curve"]).read_text())
-        size, origin = doc["image_size"], doc["generator"]
-        sample = generate_sample(origin["index"], origin["seed"], size["height"], size["width"])
+        shape, origin = doc["image_size"], doc["generator"]
+        sample = generate_sample(origin["index"], origin["seed"], shape["height"], shape["width"])
         depth = torch.from_numpy(sample.depth.astype("float32"))[None]
         valid = valid_depth_mask(depth)
-        target = NormalizeDepth()(depth)
-        surface = torch.from_numpy(sample.surface)[None]
-        lo, hi = surface[valid].min(), surface[valid].max()
-        pred = ((surface - lo) / (hi - lo)).clamp(0.0, 1.0)
-        per_image.append(compute_depth_metrics(pred[None], target[None], valid[None].float()))
-    return {m: statistics.fmean(r[m] for r in per_image) for m in DEPTH_METRICS}
+        surface = torch.from_numpy(sample.surface)[None].where(valid, torch.zeros(()))
+        target, pred = normalize(depth), normalize(surface)
+        target, mask, pred = nearest(target), nearest(valid.float()), area(pred)
+        values = [
+            depth_metrics_per_image(pred[None], target[None], mask[None], align=a)[0] for a in ("none", "scale_shift")
+        ]
+        rows.append(torch.cat(values).tolist())
+    means = torch.tensor(rows).nanmean(0).tolist()
+    return dict(zip(COLUMNS, means, strict=True))
 
 
-def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict[str, float]:
-    """Train and evaluate one variant with one seed (skipped when its metrics exist); returns its test metrics."""
-    network, weights = RUNS[name]
+def _per_image(metrics: dict) -> dict[str, dict[str, float]]:
+    return {Path(r["image"]).name: r for r in metrics.get("per_image", [])}
+
+
+def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict:
+    """Train (or continue) and evaluate one run of one seed; returns its ``eval/metrics.json``."""
     root = out / name
     metrics = root / "eval" / "metrics.json"
+    common = {
+        "bundle_root": str(root),
+        "dataset_dir": str(dataset),
+        "spatial_size": [args.size[1], args.size[0]],  # (W, H) in MONAI's axis order
+        "seed": seed,
+        "batch_size": args.batch,
+        "num_workers": 0 if args.jobs > 1 else 2,
+        **RUNS[name],
+    }
+    threads = 1 if args.jobs > 1 else None
+    log = root / "log.txt"
+    if _last_epoch(root) < args.epochs:
+        metrics.unlink(missing_ok=True)
+        logger.info("%s (seed %d): training to epoch %d", name, seed, args.epochs)
+        run_bundle(BUNDLE, ["train.yaml"], {**common, "epochs": args.epochs}, log, threads)
     if not metrics.is_file():
-        common = {
-            "bundle_root": str(root),
-            "dataset_dir": str(dataset),
-            "network_name": network,
-            "spatial_size": [args.size[1], args.size[0]],  # (W, H) in MONAI's axis order
-            "seed": seed,
-            "batch_size": args.batch,
-        }
-        loss = {f"loss#{k}": v for k, v in weights.items()}
-        _bundle(root, ["train.yaml"], {**common, **loss, "epochs": args.epochs})
-        _bundle(root, ["train.yaml", "evaluate.yaml"], common)
-        logger.info("%s: trained and evaluated in %.1f min", name, run_minutes(root))
-    return json.loads(metrics.read_text())["metrics"]
+        run_bundle(BUNDLE, ["train.yaml", "evaluate.yaml"], common, log, threads)
+        logger.info("%s (seed %d): trained and evaluated, %.1f min so far", name, seed, run_minutes(root))
+    return json.loads(metrics.read_text())
 
 
 def summarize(per_seed: dict[int, dict[str, dict[str, float]]]) -> tuple[dict, dict]:
     """Mean and (with two or more seeds) sample standard deviation over seeds, per run and metric."""
-    runs = next(iter(per_seed.values()))
+    names = {name for runs in per_seed.values() for name in runs}
     mean, sd = {}, {}
-    for name in runs:
-        values = {m: [per_seed[s][name][m] for s in per_seed] for m in DEPTH_METRICS}
+    for name in names:
+        seeds = [s for s in per_seed if name in per_seed[s]]
+        columns = [m for m in COLUMNS if all(m in per_seed[s][name] for s in seeds)]
+        values = {m: [per_seed[s][name][m] for s in seeds] for m in columns}
         mean[name] = {m: statistics.fmean(v) for m, v in values.items()}
-        if len(per_seed) > 1:
+        if len(seeds) > 1:
             sd[name] = {m: statistics.stdev(v) for m, v in values.items()}
     return mean, sd
 
 
-def best_rows(rows: dict[str, dict[str, float]]) -> str:
+def paired_differences(a: list[dict[str, dict]], b: list[dict[str, dict]]) -> dict[str, tuple[float, float, int]]:
+    """Per-image differences ``a - b`` over the photos both runs scored, one dict of per-image rows per seed.
+
+    Returns, per metric of :data:`PAIRED`, (mean difference, its standard error, number of photos).
+    """
+    out = {}
+    for m in PAIRED:
+        diffs = [
+            ra[img][m] - rb[img][m]
+            for ra, rb in zip(a, b, strict=True)
+            for img in ra
+            if img in rb and m in ra[img] and m in rb[img] and math.isfinite(ra[img][m] - rb[img][m])
+        ]
+        if len(diffs) > 1:
+            out[m] = (statistics.fmean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs)), len(diffs))
+    return out
+
+
+def best_rows(rows: dict[str, dict[str, float]], columns: list[str] | None = None) -> str:
     """Which row wins each column (lowest error, highest accuracy), e.g. to check "GAMA-Net best on all six"."""
-    best = {m: (max if HIGHER_IS_BETTER[m] else min)(rows, key=lambda name, m=m: rows[name][m]) for m in DEPTH_METRICS}
-    return "Best per column: " + ", ".join(f"{HEADERS[m]}: {name}" for m, name in best.items()) + "."
+    shown = [*DEPTH_METRICS, *ALIGNED_COLUMNS]
+    columns = columns or [m for m in shown if all(m in r for r in rows.values())]
+    higher = lambda m: HIGHER_IS_BETTER[m[len(ALIGNED) :] if m.startswith(ALIGNED) else m]  # noqa: E731
+    best = {m: (max if higher(m) else min)(rows, key=lambda name, m=m: rows[name][m]) for m in columns}
+    return "Best per column: " + ", ".join(f"{header(m)}: {name}" for m, name in best.items()) + "."
+
+
+def _device() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def write_tables(
     out: Path,
-    per_seed: dict[int, dict[str, dict[str, float]]],
+    results: dict[int, dict[str, dict]],
     args: argparse.Namespace,
-    minutes: float,
-    reference: dict[int, dict[str, float]] | None = None,
+    reference: dict[int, dict[str, dict[str, float]]] | None = None,
+    curves: dict[str, list[list[float]]] | None = None,
+    minutes: float = float("nan"),
 ) -> str:
-    """Write ``tables.md`` and ``tables.json``; ``reference``: :func:`surface_reference` of each seed's phantom."""
-    device = (
-        torch.cuda.get_device_name()
-        if torch.cuda.is_available()
-        else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
-    )
+    """Write ``<args.name>.md`` and ``<args.name>.json`` (default name: ``tables``)
+
+    Args:
+        results: seed -> run -> the run's ``metrics.json`` (``metrics``, ``metrics_aligned``, ``per_image``).
+        reference: seed -> normalisation label -> :func:`surface_reference`.
+        curves: run -> the validation delta1 curve of each seed.
+        minutes: training and evaluation time summed over the runs.
+    """
+    per_seed = {
+        s: {n: {**r.get("metrics", {}), **r.get("metrics_aligned", {})} for n, r in runs.items()}
+        for s, runs in results.items()
+    }
     seeds = ", ".join(map(str, per_seed))
     mean, sd = summarize(per_seed)
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch}, photos resized to {args.size[0]} x {args.size[1]} (H x W), "
         f"{args.samples} phantom samples per seed (split 8:1:1), Adam 1e-4; seed(s) {seeds}: within a seed every run "
-        f"shares the phantom and the training seed; device: {device}; {minutes:.0f} min of training and evaluation "
-        "summed over the runs. "
-        "Metrics on the test split (eps 1e-3, per image then averaged)"
-        + (f", then averaged over the {len(per_seed)} seeds." if len(per_seed) > 1 else "."),
+        f"shares the phantom and the training seed; device: {_device()}; {minutes:.0f} min of training and "
+        "evaluation summed over the runs. Metrics on the test split (eps 1e-3, per image then averaged"
+        + (f", then averaged over the {len(per_seed)} seeds)" if len(per_seed) > 1 else ")")
+        + "; 'aligned': after the per-image least-squares scale-and-shift fit.",
     ]
     for title, rows in TABLES.items():
         present = {label: mean[run] for label, run in rows if run in mean}
-        if not any(run in mean and run != "gamanet" for _, run in rows):
-            continue  # none of this table's own runs was asked for: GAMA-Net alone would make no comparison
-        lines += ["", f"**{title}**", "", metrics_markdown(present)]
-        if len(present) > 1:
-            lines += ["", best_rows(present)]
+        if len(present) < 2:
+            continue  # one row compares with nothing
+        lines += ["", f"**{title}**", "", metrics_markdown(present), "", best_rows(present)]
         spread = {label: sd[run] for label, run in rows if run in sd}
         if spread:
             lines += ["", f"Standard deviation over seeds {seeds}:", "", metrics_markdown(spread)]
+        label_ref, ref = rows[-1]
+        paired = []
+        for label, run in rows[:-1]:
+            both = [s for s in results if run in results[s] and ref in results[s]]
+            if not both:
+                continue
+            diff = paired_differences(
+                [_per_image(results[s][ref]) for s in both], [_per_image(results[s][run]) for s in both]
+            )
+            cells = [f"{d[0]:+.4f} ± {d[1]:.4f}" if (d := diff.get(m)) else "-" for m in PAIRED]
+            n = max((d[2] for d in diff.values()), default=0)
+            paired.append(f"| {label} | {n} | " + " | ".join(cells) + " |")
+        if paired:
+            lines += [
+                "",
+                f"Paired per-image differences, {label_ref} minus each row (mean ± standard error over the test "
+                "photos of every seed; positive is better for δ, negative for Abs Rel):",
+                "",
+                "| Row | photos | " + " | ".join(header(m) for m in PAIRED) + " |",
+                "|---" * (len(PAIRED) + 2) + "|",
+                *paired,
+            ]
     if reference:
-        surface = {m: statistics.fmean(r[m] for r in reference.values()) for m in DEPTH_METRICS}
+        labels = next(iter(reference.values())).keys()
+        rows = {
+            f"True surface (noise-free), {label}": {
+                m: statistics.fmean(reference[s][label][m] for s in reference) for m in COLUMNS
+            }
+            for label in labels
+        }
         lines += [
             "",
-            "Reference, not a network: the phantom's noise-free surface scored against its ground truth on the same "
-            "test photos, i.e. what a network that recovered the back's true shape exactly would score (what is "
-            "left is the sensor's noise and the noisy pixels that set the [0, 1] range).",
+            f"Reference, not a network: the phantom's noise-free surface scored against its ground truth on the same "
+            f"test photos at the same size ({args.size[0]} x {args.size[1]}), under each target normalisation: what a "
+            "network that recovered the back's true shape exactly would score.",
             "",
-            metrics_markdown({"True surface (noise-free)": surface}),
+            metrics_markdown(rows),
         ]
+    if curves:
+        lines += [
+            "",
+            "Validation δ<1.25 per epoch (seed by seed) and its plateau test: mean over the last third of the epochs "
+            "minus the mean over the middle third (near 0: stopped rising).",
+            "",
+            "| Run | last-third minus middle-third | last value | curve |",
+            "|---|---|---|---|",
+        ]
+        for run, per in curves.items():
+            for curve in per:
+                if curve:
+                    shown = " ".join(f"{v:.3f}" for v in curve)
+                    lines.append(f"| {run} | {plateau(curve):+.4f} | {curve[-1]:.4f} | {shown} |")
     text = "\n".join(lines) + "\n"
-    (out / "tables.md").write_text(text)
-    budget = vars(args) | {"out": str(args.out), "minutes": minutes, "device": device}
-    (out / "tables.json").write_text(
-        json.dumps(
-            {"budget": budget, "results": mean, "sd": sd, "per_seed": per_seed, "surface_reference": reference},
-            indent=1,
-        )
+    name = getattr(args, "name", "tables")
+    (out / f"{name}.md").write_text(text)
+    budget = vars(args) | {"out": str(args.out), "minutes": minutes, "device": _device()}
+    summary = {"budget": budget, "results": mean, "sd": sd, "per_seed": per_seed}
+    (out / f"{name}.json").write_text(
+        json.dumps({**summary, "surface_reference": reference, "curves": curves}, indent=1)
     )
     return text
+
+
+def prepare_seed(out: Path, seed: int, args: argparse.Namespace) -> tuple[Path, dict[str, dict[str, float]]]:
+    """Generate the seed's phantom (once) and score the noise-free surface reference (cached)."""
+    dataset = out / "phantom"
+    if not (dataset / "datalist.json").is_file():
+        generate_dataset(dataset, args.samples, seed=seed, workers=2)
+    cached = out / f"surface_reference_{args.size[0]}x{args.size[1]}.json"
+    if not cached.is_file():
+        size = (args.size[1], args.size[0])  # (W, H): MONAI's axis order, as the bundle resizes
+        reference = {
+            "1-99 % target": surface_reference(dataset, size, PERCENTILES),
+            "min-max target": surface_reference(dataset, size, MINMAX),
+        }
+        cached.write_text(json.dumps(reference, indent=1))
+    return dataset, json.loads(cached.read_text())
 
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(prog="python -m monai_gamanet.paper_tables", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/paper_tables"))
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, nargs=2, default=(240, 120), metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--samples", type=int, default=200, help="phantom samples per seed (generated at 480 x 240)")
+    parser.add_argument("--samples", type=int, default=400, help="phantom samples per seed (generated at 480 x 240)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one phantom + training seed per repeat")
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once, one CPU thread each when more than one")
+    parser.add_argument("--name", default="tables", help="file stem of the tables written to --out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    minutes = 0.0
-    per_seed: dict[int, dict[str, dict[str, float]]] = {}
-    reference: dict[int, dict[str, float]] = {}
-    total, done = len(args.runs) * len(args.seeds), 0
+    datasets, reference = {}, {}
     for seed in args.seeds:
-        out = args.out / f"seed{seed}"
-        dataset = out / "phantom"
-        if not (dataset / "datalist.json").is_file():
-            generate_dataset(dataset, args.samples, seed=seed, workers=2)
-        cached = out / "surface_reference.json"
-        if not cached.is_file():
-            cached.write_text(json.dumps(surface_reference(dataset), indent=1))
-        reference[seed] = json.loads(cached.read_text())
-        per_seed[seed] = {}
-        for name in args.runs:
-            done += 1
-            logger.info("run %s, seed %d (%d of %d)", name, seed, done, total)
-            per_seed[seed][name] = run_one(name, out, dataset, seed, args)
-            minutes += run_minutes(out / name)
-    text = write_tables(args.out, per_seed, args, minutes, reference)
-    logger.info("tables written to %s:\n%s", args.out / "tables.md", text)
+        datasets[seed], reference[seed] = prepare_seed(args.out / f"seed{seed}", seed, args)
+    todo = [(seed, name) for seed in args.seeds for name in args.runs]  # seed-major: a whole seed first
+
+    def work(job: tuple[int, str]) -> dict:
+        seed, name = job
+        return run_one(name, args.out / f"seed{seed}", datasets[seed], seed, args)
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        done = list(pool.map(work, todo))
+    results: dict[int, dict[str, dict]] = {seed: {} for seed in args.seeds}
+    for (seed, name), metrics in zip(todo, done, strict=True):
+        results[seed][name] = metrics
+    curves = {name: [validation_curve(args.out / f"seed{s}" / name) for s in args.seeds] for name in args.runs}
+    minutes = sum(run_minutes(args.out / f"seed{s}" / name) for s, name in todo)
+    text = write_tables(args.out, results, args, reference, curves, minutes)
+    logger.info("tables written to %s:\n%s", args.out / f"{args.name}.md", text)
     return text
 
 

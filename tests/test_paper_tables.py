@@ -11,49 +11,64 @@ import pytest
 from monai_gamanet.demo import main as demo_main
 from monai_gamanet.metrics.depth import DEPTH_METRICS
 from monai_gamanet.paper_tables import main as tables_main
-from monai_gamanet.paper_tables import summarize, write_tables
+from monai_gamanet.paper_tables import paired_differences, summarize, write_tables
 
 
 def test_one_tiny_run_makes_table3(tmp_path: Path) -> None:
-    args = ["--out", str(tmp_path), "--runs", "fde", "--epochs", "1", "--samples", "10", "--size", "48", "24"]
-    text = tables_main(args + ["--batch", "4"])
+    args = ["--out", str(tmp_path), "--runs", "fde", "gamanet", "--epochs", "1", "--samples", "10"]
+    args += ["--size", "48", "24", "--batch", "4", "--jobs", "2"]
+    text = tables_main(args)
     assert "**Table 3. Comparison with FDSI and FDE**" in text and "| FDE |" in text and "Table 1" not in text
-    assert "Best per column" not in text  # one row: nothing to compare
+    assert "| Method | Abs Rel | RMSE | Sq Rel | δ<1.25 | δ<1.25² | δ<1.25³ | Abs Rel (aligned) |" in text
     saved = json.loads((tmp_path / "tables.json").read_text())
-    assert set(saved["results"]["fde"]) == {"abs_rel", "rmse", "sq_rel", "delta1", "delta2", "delta3"}
-    # the noise-free surface against the sensor's ground truth: close, but not equal (noise, holes, range)
-    surface = saved["surface_reference"]["0"]
-    assert "| True surface (noise-free) |" in text and 0.5 < surface["delta1"] < 1.0 and surface["delta3"] > 0.9
+    assert set(DEPTH_METRICS) | {f"aligned_{m}" for m in DEPTH_METRICS} == set(saved["results"]["fde"])
+    # the noise-free surface against the sensor's ground truth, at the runs' size: close, but not equal
+    reference = saved["surface_reference"]["0"]
+    assert set(reference) == {"1-99 % target", "min-max target"}
+    assert all(0.5 < r["delta1"] < 1.0 and r["delta3"] > 0.85 for r in reference.values())
+    assert "| True surface (noise-free), 1-99 % target |" in text and "at the same size (48 x 24)" in text
+    assert [len(c) for c in saved["curves"]["fde"]] == [1]  # one validation per epoch, read from the log
     stamp = (tmp_path / "seed0" / "fde" / "eval" / "metrics.json").stat().st_mtime
-    tables_main(args + ["--batch", "4"])  # a finished run is not repeated
+    tables_main(args)  # a finished run is not repeated
     assert (tmp_path / "seed0" / "fde" / "eval" / "metrics.json").stat().st_mtime == stamp
+    more = [*args]
+    more[more.index("--epochs") + 1] = "2"
+    tables_main(more)  # more epochs: the run is continued from its last.pt and evaluated again
+    log = (tmp_path / "seed0" / "fde" / "log.txt").read_text()
+    assert "resumed from" in log and "at epoch 1 of 2" in log
+    assert (tmp_path / "seed0" / "fde" / "eval" / "metrics.json").stat().st_mtime > stamp
 
 
-def _metrics(abs_rel: float, delta1: float) -> dict[str, float]:
-    return {
-        "abs_rel": abs_rel,
-        "rmse": abs_rel / 4,
-        "sq_rel": abs_rel / 10,
-        "delta1": delta1,
-        "delta2": 0.9,
-        "delta3": 0.95,
+def _run(abs_rel: float, delta1: float, per_image: list[float]) -> dict:
+    metrics = {"abs_rel": abs_rel, "rmse": abs_rel / 4, "sq_rel": abs_rel / 10, "delta1": delta1}
+    metrics |= {"delta2": 0.9, "delta3": 0.95}
+    rows = [{"image": f"/data/case_{i}.png", "delta1": d, "abs_rel": abs_rel} for i, d in enumerate(per_image)]
+    return {"metrics": metrics, "metrics_aligned": {"aligned_delta1": delta1 + 0.1}, "per_image": rows}
+
+
+def test_several_seeds_give_mean_spread_winners_and_paired_differences(tmp_path: Path) -> None:
+    results = {
+        0: {"baseline+pbha": _run(0.20, 0.70, [0.6, 0.8]), "gamanet": _run(0.24, 0.74, [0.7, 0.78])},
+        1: {"baseline+pbha": _run(0.30, 0.60, [0.5, 0.7]), "gamanet": _run(0.18, 0.78, [0.8, 0.76])},
     }
-
-
-def test_several_seeds_give_mean_spread_and_winners(tmp_path: Path) -> None:
-    per_seed = {
-        0: {"baseline+pbha": _metrics(0.20, 0.70), "gamanet": _metrics(0.24, 0.74)},
-        1: {"baseline+pbha": _metrics(0.30, 0.60), "gamanet": _metrics(0.18, 0.78)},
-    }
+    per_seed = {s: {n: r["metrics"] for n, r in runs.items()} for s, runs in results.items()}
     mean, sd = summarize(per_seed)
     assert mean["gamanet"]["abs_rel"] == pytest.approx(0.21) and mean["baseline+pbha"]["delta1"] == pytest.approx(0.65)
     assert sd["gamanet"]["abs_rel"] == pytest.approx(0.0424264, abs=1e-6) and set(sd["gamanet"]) == set(DEPTH_METRICS)
+    diff = paired_differences(
+        [{Path(r["image"]).name: r for r in results[s]["gamanet"]["per_image"]} for s in (0, 1)],
+        [{Path(r["image"]).name: r for r in results[s]["baseline+pbha"]["per_image"]} for s in (0, 1)],
+    )
+    assert diff["delta1"][0] == pytest.approx((0.1 - 0.02 + 0.3 + 0.06) / 4) and diff["delta1"][2] == 4
     args = argparse.Namespace(epochs=3, batch=16, size=(240, 120), samples=200, seeds=[0, 1], runs=[], out=tmp_path)
-    text = write_tables(tmp_path, per_seed, args, minutes=1.0)
+    curves = {"gamanet": [[0.5, 0.6, 0.7, 0.71, 0.72, 0.72], [0.4, 0.5]]}
+    text = write_tables(tmp_path, results, args, curves=curves, minutes=1.0)
     assert "Table 2" not in text and "Table 3" not in text  # GAMA-Net alone compares with nothing there
     assert "averaged over the 2 seeds" in text and "Standard deviation over seeds 0, 1:" in text
     assert "Best per column: Abs Rel: GAMA-Net (with all modules), " in text
     assert "δ<1.25³: Baseline + PBHA module" in text  # a tie goes to the first row
+    assert "| Baseline + PBHA module | 4 | +0.1100 ± " in text  # the paired δ<1.25 difference
+    assert "| gamanet | +0.0150 | 0.7200 |" in text  # plateau: mean of the last third minus the middle third
     saved = json.loads((tmp_path / "tables.json").read_text())
     assert saved["per_seed"]["1"]["gamanet"]["abs_rel"] == 0.18 and saved["sd"]["gamanet"]["delta2"] == 0.0
 
