@@ -15,7 +15,8 @@ error over every test photo of every seed: the test that tells a real difference
 * Table 3: ``fdsi``, ``fde`` and ``gamanet``;
 * Depth target and output head: GAMA-Net with the min-max target, with the scale-and-shift-invariant loss (raw
   outputs), with a sigmoid head, and the default (clipped 1st-99th percentile target, clamp head);
-* Precision: GAMA-Net trained and evaluated in float32 against the bf16 default.
+* Precision: GAMA-Net trained and evaluated in float32 against the bf16 default;
+* Learning rate: GAMA-Net at Adam 1e-3 against the paper's 1e-4, a diagnostic of whether the budget limits it.
 
 Reference rows (not networks): the phantom's noise-free surface scored against its ground truth on the same
 test photos, at the runs' size, under each target normalisation: what a network that recovered the back's true
@@ -41,6 +42,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from monai_gamanet.bundle_runner import run_bundle
@@ -48,7 +50,7 @@ from monai_gamanet.data.synthetic import generate_dataset, generate_sample
 from monai_gamanet.handlers.report import ALIGNED, ALIGNED_COLUMNS, header, metrics_markdown
 from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
 
-__all__ = ["RUNS", "TABLES", "best_rows", "main", "paired_differences", "summarize", "surface_reference"]
+__all__ = ["RUNS", "TABLES", "best_rows", "main", "paired_differences", "reference_rows", "summarize"]
 
 logger = logging.getLogger("monai_gamanet.paper_tables")
 
@@ -70,6 +72,7 @@ RUNS: dict[str, dict[str, object]] = {
     "target_ssi": {"network_name": "gamanet", "loss#scale_shift_invariant": True, "output_activation": "none"},
     "head_sigmoid": {"network_name": "gamanet", "output_activation": "sigmoid"},
     "precision_fp32": {"network_name": "gamanet", "mixed_precision": "fp32"},
+    "lr_1e-3": {"network_name": "gamanet", "learning_rate": 1e-3},  # a diagnostic, not the paper's setting
 }
 # table -> [(row label, run name)]; the last row of each is the one the others are compared with
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -93,8 +96,13 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("1-99 % target, clamp head (default)", "gamanet"),
     ],
     "Precision (GAMA-Net)": [("float32", "precision_fp32"), ("bf16 autocast (default)", "gamanet")],
+    "Learning rate (GAMA-Net; a diagnostic of the budget)": [
+        ("Adam 1e-3", "lr_1e-3"),
+        ("Adam 1e-4 (the paper's)", "gamanet"),
+    ],
 }
 COLUMNS = [*DEPTH_METRICS, *(ALIGNED + m for m in DEPTH_METRICS)]
+REFERENCE_LABELS = {"surface": "True surface (noise-free)", "photo_blind": "Mean training map (photo-blind)"}
 PAIRED = ("delta1", "abs_rel", ALIGNED + "delta1", ALIGNED + "abs_rel")
 
 
@@ -142,38 +150,67 @@ def plateau(curve: list[float]) -> float:
     return statistics.fmean(curve[-n:]) - statistics.fmean(curve[-2 * n : -n])
 
 
-def surface_reference(dataset: Path, size: tuple[int, int], percentiles: list[float]) -> dict[str, float]:
-    """Metrics (raw and aligned) of the phantom's noise-free surface against its ground truth, on the test split.
+def _reference_scores(preds, targets, masks) -> dict[str, float]:
+    """Mean raw and aligned metrics of reference maps (one (1, W, H) tensor per test photo)."""
+    from monai_gamanet.metrics.depth import depth_metrics_per_image
 
-    Not a network: the true back surface (each sample regenerated from its curve file's seed and index),
-    normalised like the ground truth (``percentiles`` of the valid pixels, clipped), both brought to ``size``
-    (H, W) as the bundle brings the ground truth (nearest) and as a network at that size would see the surface
-    (area averaging). What is left is the sensor's noise and holes, and whatever the normalisation cannot predict.
+    rows = []
+    for pred, target, mask in zip(preds, targets, masks, strict=True):
+        values = [depth_metrics_per_image(pred[None], target[None], mask[None], align=a)[0] for a in ALIGNMENTS]
+        rows.append(torch.cat(values).tolist())
+    return dict(zip(COLUMNS, torch.tensor(rows).nanmean(0).tolist(), strict=True))
+
+
+ALIGNMENTS = ("none", "scale_shift")
+
+
+def reference_rows(dataset: Path, size: tuple[int, int], percentiles: list[float]) -> dict[str, dict[str, float]]:
+    """Two references on the test split, scored like the networks (raw and aligned); neither is a network.
+
+    * ``surface``: the phantom's noise-free back surface (each sample regenerated from its curve file's seed and
+      index), normalised like the ground truth (``percentiles`` of the valid pixels, clipped) and brought to
+      ``size`` by area averaging, as a network at that size would see it: what a network that recovered the
+      back's true shape exactly would score. What it leaves is the sensor's noise and holes, and whatever the
+      normalisation cannot predict.
+    * ``photo_blind``: the mean ground-truth map of the training split, the same for every photo: what a network
+      that ignored the photo would score; the room between it and ``surface`` is what the photo must supply.
+
+    Ground truth and mask are brought to ``size`` (W, H: MONAI's axis order) by nearest neighbour, as the bundle
+    brings them.
     """
     from monai.transforms import Resize  # slow import, used here only
+    from PIL import Image
 
-    from monai_gamanet.metrics.depth import depth_metrics_per_image
     from monai_gamanet.transforms import NormalizeDepth, valid_depth_mask
 
     datalist = json.loads((dataset / "datalist.json").read_text())
     normalize = NormalizeDepth(*percentiles)
     nearest, area = Resize(size, mode="nearest"), Resize(size, mode="area")
-    rows = []
+
+    def ground_truth(depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        valid = valid_depth_mask(depth)
+        return nearest(normalize(depth)), nearest(valid.float())
+
+    total, count = torch.zeros(1, *size), torch.zeros(1, *size)
+    for item in datalist["training"]:
+        depth = np.asarray(Image.open(dataset / item["depth"]), dtype=np.float32).T  # (W, H): MONAI's order
+        target, mask = ground_truth(torch.from_numpy(np.ascontiguousarray(depth))[None])
+        total, count = total + target * mask, count + mask
+    blind = total / count.clamp_min(1)
+    targets, masks, surfaces = [], [], []
     for item in datalist["test"]:
         doc = json.loads((dataset / item["curve"]).read_text())
         shape, origin = doc["image_size"], doc["generator"]
         sample = generate_sample(origin["index"], origin["seed"], shape["height"], shape["width"])
-        depth = torch.from_numpy(sample.depth.astype("float32"))[None]
-        valid = valid_depth_mask(depth)
-        surface = torch.from_numpy(sample.surface)[None].where(valid, torch.zeros(()))
-        target, pred = normalize(depth), normalize(surface)
-        target, mask, pred = nearest(target), nearest(valid.float()), area(pred)
-        values = [
-            depth_metrics_per_image(pred[None], target[None], mask[None], align=a)[0] for a in ("none", "scale_shift")
-        ]
-        rows.append(torch.cat(values).tolist())
-    means = torch.tensor(rows).nanmean(0).tolist()
-    return dict(zip(COLUMNS, means, strict=True))
+        depth = torch.from_numpy(np.ascontiguousarray(sample.depth.astype(np.float32).T))[None]
+        surface = torch.from_numpy(np.ascontiguousarray(sample.surface.T))[None]
+        surface = surface.where(valid_depth_mask(depth), torch.zeros(()))
+        target, mask = ground_truth(depth)
+        targets.append(target), masks.append(mask), surfaces.append(area(normalize(surface)))
+    return {
+        "surface": _reference_scores(surfaces, targets, masks),
+        "photo_blind": _reference_scores([blind] * len(targets), targets, masks),
+    }
 
 
 def _per_image(metrics: dict) -> dict[str, dict[str, float]]:
@@ -264,7 +301,7 @@ def write_tables(
 
     Args:
         results: seed -> run -> the run's ``metrics.json`` (``metrics``, ``metrics_aligned``, ``per_image``).
-        reference: seed -> normalisation label -> :func:`surface_reference`.
+        reference: seed -> target normalisation -> :func:`reference_rows`.
         curves: run -> the validation delta1 curve of each seed.
         minutes: training and evaluation time summed over the runs.
     """
@@ -313,18 +350,18 @@ def write_tables(
                 *paired,
             ]
     if reference:
-        labels = next(iter(reference.values())).keys()
-        rows = {
-            f"True surface (noise-free), {label}": {
-                m: statistics.fmean(reference[s][label][m] for s in reference) for m in COLUMNS
-            }
-            for label in labels
-        }
+        rows = {}
+        for kind, label in REFERENCE_LABELS.items():
+            for target in next(iter(reference.values())):
+                rows[f"{label}, {target}"] = {
+                    m: statistics.fmean(reference[s][target][kind][m] for s in reference) for m in COLUMNS
+                }
         lines += [
             "",
-            f"Reference, not a network: the phantom's noise-free surface scored against its ground truth on the same "
-            f"test photos at the same size ({args.size[0]} x {args.size[1]}), under each target normalisation: what a "
-            "network that recovered the back's true shape exactly would score.",
+            f"References, not networks, on the same test photos at the same size ({args.size[0]} x {args.size[1]}), "
+            "under each target normalisation: the phantom's noise-free surface (what a network that recovered the "
+            "back's true shape exactly would score) and the mean training depth map, the same for every photo (what "
+            "a network that ignored the photo would score).",
             "",
             metrics_markdown(rows),
         ]
@@ -347,23 +384,21 @@ def write_tables(
     (out / f"{name}.md").write_text(text)
     budget = vars(args) | {"out": str(args.out), "minutes": minutes, "device": _device()}
     summary = {"budget": budget, "results": mean, "sd": sd, "per_seed": per_seed}
-    (out / f"{name}.json").write_text(
-        json.dumps({**summary, "surface_reference": reference, "curves": curves}, indent=1)
-    )
+    (out / f"{name}.json").write_text(json.dumps({**summary, "references": reference, "curves": curves}, indent=1))
     return text
 
 
 def prepare_seed(out: Path, seed: int, args: argparse.Namespace) -> tuple[Path, dict[str, dict[str, float]]]:
-    """Generate the seed's phantom (once) and score the noise-free surface reference (cached)."""
+    """Generate the seed's phantom (once) and score the reference rows (:func:`reference_rows`, cached)."""
     dataset = out / "phantom"
     if not (dataset / "datalist.json").is_file():
         generate_dataset(dataset, args.samples, seed=seed, workers=2)
-    cached = out / f"surface_reference_{args.size[0]}x{args.size[1]}.json"
+    cached = out / f"references_{args.size[0]}x{args.size[1]}.json"
     if not cached.is_file():
         size = (args.size[1], args.size[0])  # (W, H): MONAI's axis order, as the bundle resizes
         reference = {
-            "1-99 % target": surface_reference(dataset, size, PERCENTILES),
-            "min-max target": surface_reference(dataset, size, MINMAX),
+            "1-99 % target": reference_rows(dataset, size, PERCENTILES),
+            "min-max target": reference_rows(dataset, size, MINMAX),
         }
         cached.write_text(json.dumps(reference, indent=1))
     return dataset, json.loads(cached.read_text())

@@ -22,11 +22,15 @@ def test_one_tiny_run_makes_table3(tmp_path: Path) -> None:
     assert "| Method | Abs Rel | RMSE | Sq Rel | δ<1.25 | δ<1.25² | δ<1.25³ | Abs Rel (aligned) |" in text
     saved = json.loads((tmp_path / "tables.json").read_text())
     assert set(DEPTH_METRICS) | {f"aligned_{m}" for m in DEPTH_METRICS} == set(saved["results"]["fde"])
-    # the noise-free surface against the sensor's ground truth, at the runs' size: close, but not equal
-    reference = saved["surface_reference"]["0"]
+    # the noise-free surface against the sensor's ground truth, at the runs' size: close, but not equal; the
+    # photo-blind mean map of the training split below it
+    reference = saved["references"]["0"]
     assert set(reference) == {"1-99 % target", "min-max target"}
-    assert all(0.5 < r["delta1"] < 1.0 and r["delta3"] > 0.85 for r in reference.values())
+    for rows in reference.values():
+        assert 0.5 < rows["surface"]["delta1"] < 1.0 and rows["surface"]["delta3"] > 0.85
+        assert rows["photo_blind"]["delta1"] < rows["surface"]["delta1"]
     assert "| True surface (noise-free), 1-99 % target |" in text and "at the same size (48 x 24)" in text
+    assert "| Mean training map (photo-blind), min-max target |" in text
     assert [len(c) for c in saved["curves"]["fde"]] == [1]  # one validation per epoch, read from the log
     stamp = (tmp_path / "seed0" / "fde" / "eval" / "metrics.json").stat().st_mtime
     tables_main(args)  # a finished run is not repeated
