@@ -217,6 +217,39 @@ def _per_image(metrics: dict) -> dict[str, dict[str, float]]:
     return {Path(r["image"]).name: r for r in metrics.get("per_image", [])}
 
 
+def generalisation_gap(root: Path, dataset: Path, overrides: dict, n: int = 60) -> dict[str, dict[str, float]]:
+    """A trained run's mean absolute error (valid pixels) and delta1 on ``n`` training photos and ``n`` test photos.
+
+    The same preprocessing and network as the bundle (its configs, with the run's ``overrides``) and its
+    ``models/model.pt``; a large gap between the two splits says the run is limited by its data, not its budget.
+    """
+    from monai.bundle import ConfigParser
+
+    from monai_gamanet.bundle_runner import BUNDLES
+    from monai_gamanet.metrics.depth import compute_depth_metrics
+
+    configs = BUNDLES / BUNDLE / "configs"
+    out = {}
+    for split in ("training", "test"):
+        parser = ConfigParser()
+        parser.read_config([str(configs / "train.yaml"), str(configs / "evaluate.yaml")])
+        parser.update({**overrides, "bundle_root": str(root), "dataset_dir": str(dataset), "num_workers": 0})
+        parser.update({"validate#dataset#data": f"$@datalist['{split}'][:{n}]"})
+        net = parser.get_parsed_content("network_def")
+        net.load_state_dict(torch.load(root / "models" / "model.pt", map_location="cpu", weights_only=True))
+        net.eval()
+        preds, targets, masks = [], [], []
+        with torch.inference_mode():
+            for sample in parser.get_parsed_content("validate#dataset"):
+                preds.append(net(sample["image"][None])[0])
+                targets.append(sample["label"][:1])
+                masks.append(sample["label"][1:])
+        pred, target, mask = torch.stack(preds), torch.stack(targets), torch.stack(masks)
+        error = float(((pred - target).abs() * mask).sum() / mask.sum())
+        out[split] = {"abs_error": error, "delta1": compute_depth_metrics(pred, target, mask)["delta1"]}
+    return out
+
+
 def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict:
     """Train (or continue) and evaluate one run of one seed; returns its ``eval/metrics.json``."""
     root = out / name
@@ -296,6 +329,7 @@ def write_tables(
     reference: dict[int, dict[str, dict[str, float]]] | None = None,
     curves: dict[str, list[list[float]]] | None = None,
     minutes: float = float("nan"),
+    gaps: dict[str, list[dict]] | None = None,
 ) -> str:
     """Write ``<args.name>.md`` and ``<args.name>.json`` (default name: ``tables``)
 
@@ -304,6 +338,7 @@ def write_tables(
         reference: seed -> target normalisation -> :func:`reference_rows`.
         curves: run -> the validation delta1 curve of each seed.
         minutes: training and evaluation time summed over the runs.
+        gaps: run -> :func:`generalisation_gap` of each seed.
     """
     per_seed = {
         s: {n: {**r.get("metrics", {}), **r.get("metrics_aligned", {})} for n, r in runs.items()}
@@ -379,12 +414,26 @@ def write_tables(
                 if curve:
                     shown = " ".join(f"{v:.3f}" for v in curve)
                     lines.append(f"| {run} | {plateau(curve):+.4f} | {curve[-1]:.4f} | {shown} |")
+    if gaps:
+        lines += [
+            "",
+            "Generalisation: mean absolute error (valid pixels, relative depth) and δ<1.25 of the selected model on 60 "
+            "training photos and 60 test photos (fewer where the split is smaller), seed by seed.",
+            "",
+            "| Run | training abs. error | test abs. error | training δ<1.25 | test δ<1.25 |",
+            "|---|---|---|---|---|",
+        ]
+        for run, per in gaps.items():
+            for g in per:
+                cells = [g[split][key] for key in ("abs_error", "delta1") for split in ("training", "test")]
+                lines.append(f"| {run} | " + " | ".join(f"{v:.4f}" for v in cells) + " |")
     text = "\n".join(lines) + "\n"
     name = getattr(args, "name", "tables")
     (out / f"{name}.md").write_text(text)
     budget = vars(args) | {"out": str(args.out), "minutes": minutes, "device": _device()}
     summary = {"budget": budget, "results": mean, "sd": sd, "per_seed": per_seed}
-    (out / f"{name}.json").write_text(json.dumps({**summary, "references": reference, "curves": curves}, indent=1))
+    details = {**summary, "references": reference, "curves": curves, "generalisation": gaps}
+    (out / f"{name}.json").write_text(json.dumps(details, indent=1))
     return text
 
 
@@ -415,6 +464,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, one CPU thread each when more than one")
     parser.add_argument("--name", default="tables", help="file stem of the tables written to --out")
+    parser.add_argument("--gap", action="store_true", help="also score 60 training and 60 test photos per run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     datasets, reference = {}, {}
@@ -433,7 +483,17 @@ def main(argv: list[str] | None = None) -> str:
         results[seed][name] = metrics
     curves = {name: [validation_curve(args.out / f"seed{s}" / name) for s in args.seeds] for name in args.runs}
     minutes = sum(run_minutes(args.out / f"seed{s}" / name) for s, name in todo)
-    text = write_tables(args.out, results, args, reference, curves, minutes)
+    gaps = None
+    if args.gap:
+        size = {"spatial_size": [args.size[1], args.size[0]]}
+        gaps = {
+            name: [
+                generalisation_gap(args.out / f"seed{s}" / name, datasets[s], {**size, **RUNS[name]})
+                for s in args.seeds
+            ]
+            for name in args.runs
+        }
+    text = write_tables(args.out, results, args, reference, curves, minutes, gaps)
     logger.info("tables written to %s:\n%s", args.out / f"{args.name}.md", text)
     return text
 

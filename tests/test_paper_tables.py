@@ -37,10 +37,13 @@ def test_one_tiny_run_makes_table3(tmp_path: Path) -> None:
     assert (tmp_path / "seed0" / "fde" / "eval" / "metrics.json").stat().st_mtime == stamp
     more = [*args]
     more[more.index("--epochs") + 1] = "2"
-    tables_main(more)  # more epochs: the run is continued from its last.pt and evaluated again
+    text = tables_main([*more, "--gap"])  # more epochs: the run is continued from its last.pt and evaluated again
     log = (tmp_path / "seed0" / "fde" / "log.txt").read_text()
     assert "resumed from" in log and "at epoch 1 of 2" in log
     assert (tmp_path / "seed0" / "fde" / "eval" / "metrics.json").stat().st_mtime > stamp
+    gap = json.loads((tmp_path / "tables.json").read_text())["generalisation"]["fde"][0]
+    assert set(gap) == {"training", "test"} and 0 <= gap["test"]["delta1"] <= 1 and gap["training"]["abs_error"] > 0
+    assert "training abs. error | test abs. error" in text
 
 
 def _run(abs_rel: float, delta1: float, per_image: list[float]) -> dict:
