@@ -247,7 +247,32 @@ def generalisation_gap(root: Path, dataset: Path, overrides: dict, n: int = 60) 
         pred, target, mask = torch.stack(preds), torch.stack(targets), torch.stack(masks)
         error = float(((pred - target).abs() * mask).sum() / mask.sum())
         out[split] = {"abs_error": error, "delta1": compute_depth_metrics(pred, target, mask)["delta1"]}
+        out[split]["by_depth"] = _by_depth(pred, target, mask)
     return out
+
+
+DEPTH_BINS = (0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0001)
+
+
+def _by_depth(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> list[dict[str, float]]:
+    """Signed error, absolute error and delta1 of the scored pixels in each ground-truth depth bin."""
+    scored = (mask > 0) & (target > 1e-3)
+    p, t = pred[scored].clamp(1e-3, 1.0), target[scored]
+    rows = []
+    for lo, hi in zip(DEPTH_BINS, DEPTH_BINS[1:], strict=False):
+        inside = (t >= lo) & (t < hi)
+        pi, ti = p[inside], t[inside]
+        ratio = torch.maximum(pi / ti, ti / pi)
+        rows.append(
+            {
+                "bin": f"{lo:.1f}-{min(hi, 1.0):.1f}",
+                "pixels": float(inside.float().mean()),
+                "signed_error": float((pi - ti).mean()),
+                "abs_error": float((pi - ti).abs().mean()),
+                "delta1": float((ratio < 1.25).float().mean()),
+            }
+        )
+    return rows
 
 
 def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict:
@@ -427,6 +452,27 @@ def write_tables(
             for g in per:
                 cells = [g[split][key] for key in ("abs_error", "delta1") for split in ("training", "test")]
                 lines.append(f"| {run} | " + " | ".join(f"{v:.4f}" for v in cells) + " |")
+        bins = [b["bin"] for b in next(iter(gaps.values()))[0]["test"]["by_depth"]]
+        lines += [
+            "",
+            "Test photos by ground-truth depth (0 = nearest): share of the scored pixels, then per run (mean of the "
+            "seeds) signed error / absolute error / δ<1.25 in each bin.",
+            "",
+            "| Run | " + " | ".join(bins) + " |",
+            "|---" * (len(bins) + 1) + "|",
+        ]
+        first = next(iter(gaps.values()))
+        share = [statistics.fmean(g["test"]["by_depth"][i]["pixels"] for g in first) for i in range(len(bins))]
+        lines.append("| pixels | " + " | ".join(f"{v:.1%}" for v in share) + " |")
+        for run, per in gaps.items():
+            cells = []
+            for i in range(len(bins)):
+                mean = {
+                    k: statistics.fmean(g["test"]["by_depth"][i][k] for g in per)
+                    for k in ("signed_error", "abs_error", "delta1")
+                }
+                cells.append(f"{mean['signed_error']:+.3f} / {mean['abs_error']:.3f} / {mean['delta1']:.2f}")
+            lines.append(f"| {run} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     name = getattr(args, "name", "tables")
     (out / f"{name}.md").write_text(text)
