@@ -57,7 +57,11 @@ logger = logging.getLogger("monai_gamanet.paper_tables")
 BUNDLE = "back_depth_estimation"
 PERCENTILES = [1.0, 99.0]  # the bundle's default target (configs/train.yaml)
 MINMAX = [0.0, 100.0]
-# run name -> bundle overrides (on top of the bundle's defaults)
+# Every run of the recorded tables used the 1-99 % target (the bundle's default has since become min-max, which
+# the target study measured best on a trained GAMA-Net): pinned here so that the recorded runs stay reproducible
+# and can be continued.
+BASE: dict[str, object] = {"depth_percentiles": PERCENTILES}
+# run name -> bundle overrides (on top of BASE and the bundle's defaults)
 RUNS: dict[str, dict[str, object]] = {
     "baseline": {"network_name": "gamanet_baseline"},
     "baseline+pbha": {"network_name": "gamanet_pbha"},
@@ -93,7 +97,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("min-max target, clamp head", "target_minmax"),
         ("scale-and-shift-invariant loss, raw head", "target_ssi"),
         ("1-99 % target, sigmoid head", "head_sigmoid"),
-        ("1-99 % target, clamp head (default)", "gamanet"),
+        ("1-99 % target, clamp head (the tables' run)", "gamanet"),
     ],
     "Precision (GAMA-Net)": [("float32", "precision_fp32"), ("bf16 autocast (default)", "gamanet")],
     "Learning rate (GAMA-Net; a diagnostic of the budget)": [
@@ -286,6 +290,7 @@ def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Names
         "seed": seed,
         "batch_size": args.batch,
         "num_workers": 0 if args.jobs > 1 else 2,
+        **BASE,
         **RUNS[name],
     }
     threads = 1 if args.jobs > 1 else None
@@ -534,7 +539,7 @@ def main(argv: list[str] | None = None) -> str:
         size = {"spatial_size": [args.size[1], args.size[0]]}
         gaps = {
             name: [
-                generalisation_gap(args.out / f"seed{s}" / name, datasets[s], {**size, **RUNS[name]})
+                generalisation_gap(args.out / f"seed{s}" / name, datasets[s], {**size, **BASE, **RUNS[name]})
                 for s in args.seeds
             ]
             for name in args.runs
