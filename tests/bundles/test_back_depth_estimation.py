@@ -119,7 +119,7 @@ def test_export_and_verify(trained: Path) -> None:
         meta_file=meta, config_file=config, **overrides,
     )  # fmt: skip
     exported = torch.jit.load(str(ts_path))
-    net = create_depth_network("gamanet").eval()
+    net = create_depth_network("gamanet", output_activation="sigmoid").eval()  # as inference.yaml builds it
     state = torch.load(trained / "models" / "model.pt", weights_only=True)
     net.load_state_dict(state.get("model", state))
     x = torch.rand(1, 3, 48, 96)
