@@ -15,6 +15,13 @@ of 2 after a warm-up) and its peak memory, each network in a fresh process (CPU:
 memory, runtime included; CUDA: peak allocated memory); achieved GFLOP/s at batch 1 and that as a fraction of a
 large fp32 matrix product on the same device.
 
+On a GPU (``--device cuda``) the run adds the training efficiency table, each line in a fresh process: GAMA-Net's
+training step under bf16 autocast (as the bundle trains there) at batch 16 and 64, and at batch 16 compiled by
+``torch.compile`` (``--compile``): images/s, peak memory, the step's model FLOP/s (forward and backward counted by
+``torch.utils.flop_counter``) as a fraction of a large bf16 matrix product measured in the same run, the share of
+the step the GPU spends in kernels (``torch.profiler``; the rest is launch and Python overhead), the number of
+kernels per step and the ops that take most of the kernel time.
+
 Goals checked for the default GAMA-Net in the same run: batch-1 latency at most 0.5 x Depth Anything
 V2-Small's, measured for the goal by alternating the two networks run by run (``3 x --repeats`` pairs), so that a
 change in the machine's speed between the table's rows (common on shared VMs) cannot decide it; a batch-16
@@ -42,7 +49,8 @@ from monai_gamanet.networks import create_depth_network, list_depth_networks
 REFERENCE = "depth-anything-v2-small"
 GAMANET_NCHW = "gamanet (channels-first)"
 GAMANET_ORT = "gamanet (onnxruntime)"
-GAMANET_BF16 = "gamanet (bf16 autocast)"
+BF16 = " (bf16 autocast)"
+GAMANET_BF16 = "gamanet" + BF16
 
 
 class Bf16Autocast(torch.nn.Module):
@@ -87,19 +95,19 @@ def depth_anything_v2_small() -> torch.nn.Module:
 
 
 def build(name: str) -> torch.nn.Module:
+    if name.endswith(BF16):
+        return Bf16Autocast(build(name.removesuffix(BF16)))
     if name == REFERENCE:
         return depth_anything_v2_small()
     if name == GAMANET_NCHW:
         return create_depth_network("gamanet", channels_last=False)
-    if name == GAMANET_BF16:
-        return Bf16Autocast(create_depth_network("gamanet"))
     return create_depth_network(name)
 
 
 def input_size(name: str, size: tuple[int, int]) -> tuple[int, int]:
     """(W, H) in MONAI's order for our networks; Depth Anything takes (H, W) rounded down to multiples of 14."""
     height, width = size
-    if name == REFERENCE:
+    if name.removesuffix(BF16) == REFERENCE:
         return (height // 14) * 14, (width // 14) * 14
     return width, height
 
@@ -146,8 +154,9 @@ def count_flops(model: torch.nn.Module, x: torch.Tensor) -> float:
     return float(counter.get_total_flops())
 
 
-def matmul_gflops(device: torch.device, n: int = 2048) -> float:
-    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+def matmul_gflops(device: torch.device, n: int = 2048, dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of an ``n`` x ``n`` x ``n`` matrix product on random data (median of 10 after 3 warm-ups)."""
+    a, b = torch.rand(n, n, device=device, dtype=dtype), torch.rand(n, n, device=device, dtype=dtype)
     return 2 * n**3 / median_seconds(lambda: a @ b, 10, device) / 1e9
 
 
@@ -167,27 +176,73 @@ def onnx_latency(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> float
         return median_seconds(lambda: session.run(None, feed), repeats, torch.device("cpu"))
 
 
-def train_step_worker(name: str, size: tuple[int, int], batch: int, device: str) -> dict:
-    """One network's training step, run in a fresh process so that its peak memory is its own."""
+def train_step_worker(
+    name: str, size: tuple[int, int], batch: int, device: str, compiled: bool = False, detail: bool = False
+) -> dict:
+    """One network's training step, run in a fresh process so that its peak memory is its own.
+
+    With ``detail`` (GPU), also the step's FLOPs and what the GPU does during it (:func:`kernel_profile`);
+    ``compiled`` runs the network through ``torch.compile``.
+    """
     dev = torch.device(device)
     model = build(name).to(dev).train()
     x = torch.rand(batch, 3, *input_size(name, size), device=dev)
     target, mask = torch.rand(batch, 1, *x.shape[2:], device=dev), torch.ones(batch, 1, *x.shape[2:], device=dev)
     loss_fn, optimizer = DepthLoss(), torch.optim.Adam(model.parameters(), lr=1e-4)
+    forward = torch.compile(model) if compiled else model
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x), target, mask).backward()
+        loss_fn(forward(x), target, mask).backward()
         optimizer.step()
 
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    seconds = median_seconds(step, 2, dev, warmup=1)
+    start = time.perf_counter()
+    step()  # compiles, when compiled
+    sync(dev)
+    first = time.perf_counter() - start
+    repeats = 20 if dev.type == "cuda" else 2
+    seconds = median_seconds(step, repeats, dev, warmup=2 if dev.type == "cuda" else 0)
     if dev.type == "cuda":
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    return {"train_step_s": seconds, "train_peak_gb": peak / 1e9}
+    row = {"train_step_s": seconds, "train_peak_gb": peak / 1e9, "first_step_s": first}
+    if detail:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter:
+            loss_fn(model(x), target, mask).backward()  # eager: the counter does not see inside compiled graphs
+        optimizer.zero_grad(set_to_none=True)
+        row["train_flops"] = float(counter.get_total_flops())
+        try:
+            row.update(kernel_profile(step, dev, seconds))
+        except Exception as e:  # the profiler is a diagnostic: its failure must not lose the timings
+            row.update(kernel_share=float("nan"), kernels_per_step=float("nan"), top_ops=[f"profiler failed: {e}"])
+    return row
+
+
+def kernel_profile(step: Callable[[], None], device: torch.device, step_seconds: float) -> dict:
+    """Where a step's time goes on the GPU: kernel time over step time, kernels per step, the costliest ops.
+
+    A kernel share well below 1 means the GPU waits for the host (Python, launches, synchronisation); near 1, the
+    kernels themselves are the limit.
+    """
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    steps = 3
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        sync(device)
+    kernels = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
+    busy = sum(e.device_time for e in kernels) / 1e6 / steps  # device_time is in microseconds
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_device_time_total, reverse=True)
+    total = sum(e.self_device_time_total for e in ops) or 1.0
+    top = [f"{e.key[:40]} {e.self_device_time_total / total:.0%}" for e in ops[:5]]
+    return {"kernel_share": busy / step_seconds, "kernels_per_step": len(kernels) / steps, "top_ops": top}
 
 
 def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict:
@@ -227,6 +282,44 @@ def table(rows: dict[str, dict], matmul: float, batch: int) -> str:
     return head + "\n".join(lines)
 
 
+EFFICIENCY = (("batch 16", 16, False), ("batch 64", 64, False), ("batch 16, torch.compile", 16, True))
+
+
+def training_efficiency(args: argparse.Namespace, device: torch.device) -> str:
+    """GAMA-Net's bf16 training step on a GPU against a large bf16 matrix product (see the module docstring)."""
+    peak = matmul_gflops(device, 8192, torch.bfloat16) / 1e3
+    lines = [
+        f"Training efficiency, GAMA-Net under bf16 autocast, {args.size[0]} x {args.size[1]}; bf16 matmul reference "
+        f"(8192^3, random data): {peak:.0f} TFLOP/s.",
+        "",
+        "| training step | images/s | step (ms) | first step (s) | peak (GB) | model TFLOP/s | of bf16 matmul "
+        "| GPU busy in kernels | kernels/step | costliest ops (share of kernel time) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, batch, compiled in EFFICIENCY:
+        if compiled and not args.compile:
+            continue
+        print(f"measuring training efficiency, {label} ...", file=sys.stderr, flush=True)
+        cmd = [sys.executable, __file__, "--train-worker", GAMANET_BF16, "--size", *map(str, args.size), "--detail"]
+        cmd += ["--batch", str(batch), "--device", device.type] + (["--compile"] if compiled else [])
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=args.compile_timeout)
+        except subprocess.TimeoutExpired:
+            lines.append(f"| {label} | not finished within {args.compile_timeout} s |")
+            continue
+        if result.returncode:
+            lines.append(f"| {label} | failed: {result.stderr.strip().splitlines()[-1][:120]} |")
+            continue
+        r = json.loads(result.stdout.strip().splitlines()[-1])
+        tflops = r["train_flops"] / r["train_step_s"] / 1e12
+        lines.append(
+            f"| {label} | {batch / r['train_step_s']:.0f} | {1000 * r['train_step_s']:.1f} | {r['first_step_s']:.1f} "
+            f"| {r['train_peak_gb']:.2f} | {tflops:.1f} | {tflops / peak:.1%} | {r['kernel_share']:.0%} "
+            f"| {r['kernels_per_step']:.0f} | {'; '.join(r['top_ops'])} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -238,11 +331,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-reference", action="store_true", help="leave out Depth Anything V2-Small")
     parser.add_argument("--skip-onnx", action="store_true", help="leave out the ONNX Runtime row")
     parser.add_argument("--output", help="also write the table and the goal checks to this markdown file")
+    parser.add_argument("--compile", action="store_true", help="GPU: also time the training step under torch.compile")
+    parser.add_argument("--compile-timeout", type=int, default=240, help="seconds allowed per efficiency line")
     parser.add_argument("--train-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--detail", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.size = tuple(args.size)
     if args.train_worker:
-        print(json.dumps(train_step_worker(args.train_worker, args.size, args.batch, args.device)))
+        row = train_step_worker(args.train_worker, args.size, args.batch, args.device, args.compile, args.detail)
+        print(json.dumps(row))
         return
 
     device = torch.device(args.device)
@@ -251,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
         names.append(GAMANET_BF16)
     if not args.no_reference:
         names.append(REFERENCE)
+        if device.type == "cuda" and bf16_supported(device):
+            names.append(REFERENCE + BF16)
     rows = {}
     for name in names:
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
@@ -285,6 +384,8 @@ def main(argv: list[str] | None = None) -> None:
         peak = rows["gamanet"]["train_peak_gb"]
         verdict = "met" if peak <= 8 else "NOT met"
         report += [f"- Goal batch-{args.batch} training step within 8 GB: {peak:.2f} GB -> {verdict}"]
+    if device.type == "cuda" and not args.skip_train:
+        report += ["", training_efficiency(args, device)]
     text = "\n".join(report)
     print(text)
     if args.output:

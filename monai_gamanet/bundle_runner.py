@@ -26,14 +26,15 @@ BUNDLES = Path(__file__).resolve().parents[1] / "bundles"
 def bundle_command(bundle: str, configs: Sequence[str], overrides: Mapping[str, object]) -> list[str]:
     """The ``python -m monai.bundle run`` command line for ``configs`` of ``bundles/<bundle>/configs``.
 
-    Override values are passed as MONAI's parser reads them: strings and paths as they are, everything else as
-    JSON (lists, numbers, booleans).
+    Override values are passed as MONAI's command line (``fire``) reads them: strings and paths as they are,
+    booleans as Python's ``True`` / ``False`` (fire reads ``true`` as a string), everything else as JSON (lists,
+    numbers).
     """
     folder = BUNDLES / bundle / "configs"
     files = [str(folder / c) for c in configs]
     cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", files[0] if len(files) == 1 else str(files)]
     for key, value in overrides.items():
-        text = str(value) if isinstance(value, str | Path) else json.dumps(value)
+        text = str(value) if isinstance(value, str | Path | bool) else json.dumps(value)
         cmd += [f"--{key}", text]
     return cmd + ["--logging_file", str(folder / "logging.conf")]
 

@@ -5,10 +5,26 @@
 
 Each run is the back_depth_estimation bundle itself (``monai.bundle run`` with ``train.yaml`` then
 ``evaluate.yaml``), in its own process and bundle folder under ``--out/seed<S>/``; ``--jobs 2`` runs two at a
-time with one CPU thread each. Within a seed every run shares one phantom dataset (generated with that seed)
-and the training seed; each seed repeats the experiment on a new phantom and a new initialisation, so the tables
-report the mean over seeds, the spread, and paired per-image differences against GAMA-Net (mean and standard
-error over every test photo of every seed: the test that tells a real difference from noise).
+time with one CPU thread each (``--threads``).
+
+On a GPU, the same runner trains several runs at once on the one GPU (one process each, bf16 autocast and the
+GAMA-Net family's channels-last weights being the bundle's defaults there)::
+
+    python -m monai_gamanet.paper_tables --out runs/gpu --size 480 240 --samples 2000 --seeds 0 1 2 \
+        --settings bundle --cache-on-device --jobs 9 --threads 1 --workers 16 --epochs 20
+
+``--cache-on-device`` caches every preprocessed sample on the training device (the bundle's ``cache_device``;
+no host-to-device copy per batch) and turns cuDNN's autotuner on; ``--settings bundle`` trains with the
+bundle's current defaults rather than the settings the recorded CPU tables pinned (:data:`BASE`). Runs are
+resumable: a run stopped at any point (a time limit, a killed machine) continues from its last finished epoch
+when the same command is given again, and asking for more epochs extends every run. ``--minutes M`` trains to
+``--epochs`` first, then extends every run by as many epochs as the stages so far say fit in M minutes
+(``scripts/gpu_tables.sh`` runs it on the GPU in the background).
+
+Within a seed every run shares one phantom dataset (generated with that seed) and the training seed; each seed
+repeats the experiment on a new phantom and a new initialisation, so the tables report the mean over seeds, the
+spread, and paired per-image differences against GAMA-Net (mean and standard error over every test photo of
+every seed: the test that tells a real difference from noise).
 
 * Table 1: ``gamanet_baseline``, ``gamanet_pbha``, ``gamanet_amff``, ``gamanet``;
 * Table 2: GAMA-Net with only the gradient, only the SSIM or only the BerHu term, and the full loss;
@@ -17,6 +33,8 @@ error over every test photo of every seed: the test that tells a real difference
   outputs), with a sigmoid head, and the default (clipped 1st-99th percentile target, clamp head);
 * Precision: GAMA-Net trained and evaluated in float32 against the bf16 default;
 * Learning rate: GAMA-Net at Adam 1e-3 against the paper's 1e-4, a diagnostic of whether the budget limits it.
+
+The reference rows are scored in a separate process while the networks train.
 
 Reference rows (not networks): the phantom's noise-free surface scored against its ground truth on the same
 test photos, at the runs' size, under each target normalisation: what a network that recovered the back's true
@@ -35,11 +53,12 @@ import argparse
 import json
 import logging
 import math
+import multiprocessing
 import platform
 import re
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +74,19 @@ __all__ = ["RUNS", "TABLES", "best_rows", "main", "paired_differences", "referen
 logger = logging.getLogger("monai_gamanet.paper_tables")
 
 BUNDLE = "back_depth_estimation"
-PERCENTILES = [1.0, 99.0]  # the bundle's default target (configs/train.yaml)
+PERCENTILES = [1.0, 99.0]  # clipped 1st-99th percentiles (the recorded tables' target)
 MINMAX = [0.0, 100.0]
 # Every run of the recorded tables used the 1-99 % target and the clamp head (the bundle's defaults have since become
 # min-max and sigmoid, which the target study measured best on a trained GAMA-Net): pinned here so that the
 # recorded runs stay reproducible and can be continued.
 BASE: dict[str, object] = {"depth_percentiles": PERCENTILES, "output_activation": "clamp"}
+SETTINGS = {"recorded": BASE, "bundle": {}}  # --settings: BASE, or the bundle's current defaults
+SETTINGS_TEXT = {
+    "recorded": "clipped 1-99 % depth target and clamp head",
+    "bundle": "the bundle's default depth target (min-max) and head (sigmoid)",
+}
+# --cache-on-device: the preprocessed samples cached on the training device, cuDNN's autotuner on
+ON_DEVICE: dict[str, object] = {"cache_device": "@device", "cudnn_benchmark": True}
 # run name -> bundle overrides (on top of BASE and the bundle's defaults)
 RUNS: dict[str, dict[str, object]] = {
     "baseline": {"network_name": "gamanet_baseline"},
@@ -129,6 +155,8 @@ def run_minutes(root: Path) -> float:
     Each ``monai.bundle run`` appends to ``log.txt``; gaps of over 10 minutes between time stamps (a run
     continued later) are not counted.
     """
+    if not (root / "log.txt").is_file():
+        return 0.0
     stamps = [m.group(1) for line in (root / "log.txt").read_text().splitlines() if (m := _STAMP.match(line))]
     seconds = [time.mktime(time.strptime(t, "%Y-%m-%d %H:%M:%S")) for t in stamps]
     return sum(b - a for a, b in zip(seconds, seconds[1:], strict=False) if b - a < 600) / 60
@@ -137,6 +165,8 @@ def run_minutes(root: Path) -> float:
 def validation_curve(root: Path) -> list[float]:
     """Validation delta1 after each epoch, from the run's log (the last value logged for each epoch)."""
     curve: dict[int, float] = {}
+    if not (root / "log.txt").is_file():
+        return []
     for line in (root / "log.txt").read_text().splitlines():
         if m := _VAL.search(line):
             curve[int(m.group(1))] = float(m.group(2))
@@ -239,15 +269,16 @@ def generalisation_gap(root: Path, dataset: Path, overrides: dict, n: int = 60) 
         parser.read_config([str(configs / "train.yaml"), str(configs / "evaluate.yaml")])
         parser.update({**overrides, "bundle_root": str(root), "dataset_dir": str(dataset), "num_workers": 0})
         parser.update({"validate#dataset#data": f"$@datalist['{split}'][:{n}]"})
-        net = parser.get_parsed_content("network_def")
-        net.load_state_dict(torch.load(root / "models" / "model.pt", map_location="cpu", weights_only=True))
+        device = parser.get_parsed_content("device")
+        net = parser.get_parsed_content("network_def").to(device)
+        net.load_state_dict(torch.load(root / "models" / "model.pt", map_location=device, weights_only=True))
         net.eval()
         preds, targets, masks = [], [], []
         with torch.inference_mode():
             for sample in parser.get_parsed_content("validate#dataset"):
-                preds.append(net(sample["image"][None])[0])
-                targets.append(sample["label"][:1])
-                masks.append(sample["label"][1:])
+                preds.append(net(sample["image"][None].to(device))[0])
+                targets.append(sample["label"][:1].to(device))
+                masks.append(sample["label"][1:].to(device))
         pred, target, mask = torch.stack(preds), torch.stack(targets), torch.stack(masks)
         error = float(((pred - target).abs() * mask).sum() / mask.sum())
         out[split] = {"abs_error": error, "delta1": compute_depth_metrics(pred, target, mask)["delta1"]}
@@ -279,21 +310,33 @@ def _by_depth(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> l
     return rows
 
 
+def run_overrides(name: str, args: argparse.Namespace) -> dict[str, object]:
+    """The bundle overrides of run ``name``: the network and loss of :data:`RUNS` on top of ``--settings``."""
+    return {**SETTINGS[getattr(args, "settings", "recorded")], **RUNS[name]}
+
+
+def _threads(args: argparse.Namespace) -> int | None:
+    """CPU threads per run: ``--threads``, else one when several runs share the machine, else all."""
+    if getattr(args, "threads", None):
+        return args.threads
+    return 1 if args.jobs > 1 else None
+
+
 def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict:
     """Train (or continue) and evaluate one run of one seed; returns its ``eval/metrics.json``."""
     root = out / name
     metrics = root / "eval" / "metrics.json"
+    threads = _threads(args)
     common = {
         "bundle_root": str(root),
         "dataset_dir": str(dataset),
         "spatial_size": [args.size[1], args.size[0]],  # (W, H) in MONAI's axis order
         "seed": seed,
         "batch_size": args.batch,
-        "num_workers": 0 if args.jobs > 1 else 2,
-        **BASE,
-        **RUNS[name],
+        "num_workers": max(2, threads or 2),  # threads filling the cache
+        **(ON_DEVICE if getattr(args, "cache_on_device", False) else {}),
+        **run_overrides(name, args),
     }
-    threads = 1 if args.jobs > 1 else None
     log = root / "log.txt"
     if _last_epoch(root) < args.epochs:
         metrics.unlink(missing_ok=True)
@@ -378,7 +421,9 @@ def write_tables(
     mean, sd = summarize(per_seed)
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch}, photos resized to {args.size[0]} x {args.size[1]} (H x W), "
-        f"{args.samples} phantom samples per seed (split 8:1:1), Adam 1e-4; seed(s) {seeds}: within a seed every run "
+        f"{args.samples} phantom samples per seed (split 8:1:1), Adam 1e-4, "
+        + SETTINGS_TEXT[getattr(args, "settings", "recorded")]
+        + f"; seed(s) {seeds}: within a seed every run "
         f"shares the phantom and the training seed; device: {_device()}; {minutes:.0f} min of training and "
         "evaluation summed over the runs. Metrics on the test split (eps 1e-3, per image then averaged"
         + (f", then averaged over the {len(per_seed)} seeds)" if len(per_seed) > 1 else ")")
@@ -488,20 +533,25 @@ def write_tables(
     return text
 
 
-def prepare_seed(out: Path, seed: int, args: argparse.Namespace) -> tuple[Path, dict[str, dict[str, float]]]:
-    """Generate the seed's phantom (once) and score the reference rows (:func:`reference_rows`, cached)."""
+def prepare_phantom(out: Path, seed: int, samples: int, workers: int = 2) -> Path:
+    """Generate the seed's phantom into ``out/phantom`` (once) and return that folder."""
     dataset = out / "phantom"
     if not (dataset / "datalist.json").is_file():
-        generate_dataset(dataset, args.samples, seed=seed, workers=2)
-    cached = out / f"references_{args.size[0]}x{args.size[1]}.json"
+        generate_dataset(dataset, samples, seed=seed, workers=workers)
+    return dataset
+
+
+def seed_references(out: Path, dataset: Path, size: tuple[int, int]) -> dict[str, dict[str, dict[str, float]]]:
+    """:func:`reference_rows` under both target normalisations at ``size`` (H, W), cached in ``out``."""
+    cached = out / f"references_{size[0]}x{size[1]}.json"
     if not cached.is_file():
-        size = (args.size[1], args.size[0])  # (W, H): MONAI's axis order, as the bundle resizes
+        monai_size = (size[1], size[0])  # (W, H): MONAI's axis order, as the bundle resizes
         reference = {
-            "1-99 % target": reference_rows(dataset, size, PERCENTILES),
-            "min-max target": reference_rows(dataset, size, MINMAX),
+            "1-99 % target": reference_rows(dataset, monai_size, PERCENTILES),
+            "min-max target": reference_rows(dataset, monai_size, MINMAX),
         }
         cached.write_text(json.dumps(reference, indent=1))
-    return dataset, json.loads(cached.read_text())
+    return json.loads(cached.read_text())
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -514,24 +564,96 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one phantom + training seed per repeat")
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, one CPU thread each when more than one")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per run (default: see --jobs)")
+    parser.add_argument("--workers", type=int, default=2, help="processes generating each phantom")
+    parser.add_argument(
+        "--settings",
+        choices=list(SETTINGS),
+        default="recorded",
+        help="recorded: the recorded tables' pinned target and head (BASE); bundle: the bundle's current defaults",
+    )
+    parser.add_argument(
+        "--cache-on-device",
+        action="store_true",
+        help="cache the samples on the training device (a GPU), cuDNN autotuner on",
+    )
     parser.add_argument("--name", default="tables", help="file stem of the tables written to --out")
     parser.add_argument("--gap", action="store_true", help="also score 60 training and 60 test photos per run")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="a time budget: after --epochs, extend every run by as many epochs as fit in this many minutes "
+        "(measured on the stages so far), writing the tables after each stage",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    datasets, reference = {}, {}
-    for seed in args.seeds:
-        datasets[seed], reference[seed] = prepare_seed(args.out / f"seed{seed}", seed, args)
+    datasets = {
+        seed: prepare_phantom(args.out / f"seed{seed}", seed, args.samples, args.workers) for seed in args.seeds
+    }
+    if args.minutes is None:
+        return run_tables(args, datasets)
+    return run_in_stages(args, datasets)
+
+
+STAGE_MARGIN = 0.85  # an extension is planned to end by this fraction of the time left
+
+
+def run_in_stages(args: argparse.Namespace, datasets: dict[int, Path]) -> str:
+    """:func:`run_tables` to ``--epochs``, then extended stage by stage to the most epochs that fit ``--minutes``.
+
+    Each stage's cost per added epoch (training, the runs' start-up and evaluation included, so an overestimate)
+    plans the next; the tables of every finished stage are kept as ``<name>_e<epochs>.{md,json}``, so that a run
+    cut off by a hard limit still leaves the last finished stage's tables.
+    """
+    start = time.monotonic()
+    done_epochs, text = 0, ""
+    while True:
+        stage_start = time.monotonic()
+        text = run_tables(args, datasets)
+        for suffix in ("md", "json"):
+            (args.out / f"{args.name}_e{args.epochs}.{suffix}").write_text(
+                (args.out / f"{args.name}.{suffix}").read_text()
+            )
+        per_epoch = (time.monotonic() - stage_start) / 60 / max(1, args.epochs - done_epochs)
+        left = args.minutes - (time.monotonic() - start) / 60
+        extra = math.floor(STAGE_MARGIN * left / per_epoch)
+        logger.info(
+            "stage to epoch %d done: %.2f min per added epoch, %.1f min left -> %d more epochs",
+            args.epochs,
+            per_epoch,
+            left,
+            max(0, extra),
+        )
+        if extra < 1:
+            return text
+        done_epochs, args.epochs = args.epochs, args.epochs + extra
+
+
+def run_tables(args: argparse.Namespace, datasets: dict[int, Path]) -> str:
+    """Train (or continue) and evaluate every run of every seed to ``args.epochs``; write and return the tables."""
     todo = [(seed, name) for seed in args.seeds for name in args.runs]  # seed-major: a whole seed first
 
-    def work(job: tuple[int, str]) -> dict:
+    def work(job: tuple[int, str]) -> dict | None:
         seed, name = job
-        return run_one(name, args.out / f"seed{seed}", datasets[seed], seed, args)
+        try:
+            return run_one(name, args.out / f"seed{seed}", datasets[seed], seed, args)
+        except RuntimeError as e:  # one failed run (e.g. out of GPU memory) must not cost the others' tables
+            logger.error("%s (seed %d) failed and is left out of the tables: %s", name, seed, e)
+            return None
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        done = list(pool.map(work, todo))
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(args.seeds), mp_context=spawn) as references:
+        pending = {
+            s: references.submit(seed_references, args.out / f"seed{s}", datasets[s], args.size) for s in args.seeds
+        }
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            done = list(pool.map(work, todo))
+        reference = {seed: future.result() for seed, future in pending.items()}
     results: dict[int, dict[str, dict]] = {seed: {} for seed in args.seeds}
     for (seed, name), metrics in zip(todo, done, strict=True):
-        results[seed][name] = metrics
+        if metrics is not None:
+            results[seed][name] = metrics
     curves = {name: [validation_curve(args.out / f"seed{s}" / name) for s in args.seeds] for name in args.runs}
     minutes = sum(run_minutes(args.out / f"seed{s}" / name) for s, name in todo)
     gaps = None
@@ -539,7 +661,7 @@ def main(argv: list[str] | None = None) -> str:
         size = {"spatial_size": [args.size[1], args.size[0]]}
         gaps = {
             name: [
-                generalisation_gap(args.out / f"seed{s}" / name, datasets[s], {**size, **BASE, **RUNS[name]})
+                generalisation_gap(args.out / f"seed{s}" / name, datasets[s], {**size, **run_overrides(name, args)})
                 for s in args.seeds
             ]
             for name in args.runs

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monai_gamanet import paper_tables
 from monai_gamanet.demo import main as demo_main
 from monai_gamanet.metrics.depth import DEPTH_METRICS
 from monai_gamanet.paper_tables import main as tables_main
@@ -83,3 +84,39 @@ def test_several_seeds_give_mean_spread_winners_and_paired_differences(tmp_path:
 def test_demo_phantom_step(tmp_path: Path) -> None:
     demo_main(["--out", str(tmp_path), "--n", "3", "--skip-training", "--workers", "1"])
     assert (tmp_path / "phantom" / "preview.png").is_file() and (tmp_path / "phantom" / "datalist.json").is_file()
+
+
+def test_device_runner_options_reach_the_bundle(tmp_path: Path) -> None:
+    """The GPU runner's options, on the CPU: samples cached on the training device, the bundle's own defaults."""
+    args = ["--out", str(tmp_path), "--runs", "baseline", "gamanet", "--epochs", "1", "--samples", "10"]
+    args += ["--size", "48", "24", "--batch", "4", "--jobs", "2", "--threads", "1", "--workers", "2"]
+    text = tables_main([*args, "--settings", "bundle", "--cache-on-device", "--name", "gpu", "--minutes", "0.001"])
+    assert "**Table 1. PBHA and AMFF modules**" in text and (tmp_path / "gpu.md").is_file()
+    assert "the bundle's default depth target (min-max) and head (sigmoid)" in text
+    assert (tmp_path / "gpu_e1.md").read_text() == text  # the stage's tables; no time left for another
+    log = (tmp_path / "seed0" / "gamanet" / "log.txt").read_text()
+    assert "> cache_device: '@device'" in log and "> cudnn_benchmark: True" in log  # a bool, not the string 'true'
+    assert "> depth_percentiles" not in log and "> output_activation" not in log  # the bundle's defaults
+    saved = json.loads((tmp_path / "gpu.json").read_text())
+    assert saved["budget"]["settings"] == "bundle" and saved["budget"]["cache_on_device"] is True
+    assert set(saved["results"]) == {"baseline", "gamanet"}
+
+
+def test_time_budget_extends_every_run_by_the_epochs_that_fit(tmp_path: Path, monkeypatch) -> None:
+    """--minutes: each stage's measured cost per epoch plans the next, until no whole epoch fits."""
+    clock, stages = [0.0], []
+
+    def fake_run_tables(args: argparse.Namespace, datasets: dict) -> str:  # one minute per added epoch
+        clock[0] += 60.0 * (args.epochs - (stages[-1] if stages else 0))
+        stages.append(args.epochs)
+        for suffix in ("md", "json"):
+            (args.out / f"{args.name}.{suffix}").write_text(f"epochs {args.epochs}")
+        return f"epochs {args.epochs}"
+
+    monkeypatch.setattr(paper_tables, "run_tables", fake_run_tables)
+    monkeypatch.setattr(paper_tables.time, "monotonic", lambda: clock[0])
+    args = argparse.Namespace(out=tmp_path, name="t", epochs=2, minutes=10.0)
+    assert paper_tables.run_in_stages(args, {}) == "epochs 9"
+    # 2 min spent, 8 left: 0.85 x 8 -> 6 more epochs; 2 left -> 1 more; 1 left -> 0.85 of an epoch: stop
+    assert stages == [2, 8, 9] and clock[0] == 540.0
+    assert [(tmp_path / f"t_e{e}.md").read_text() for e in stages] == [f"epochs {e}" for e in stages]
