@@ -276,7 +276,7 @@ def table(rows: dict[str, dict], matmul: float, batch: int) -> str:
         share = format(achieved / matmul, ".0%") if achieved else "-"
         lines.append(
             f"| {name} | {cell(r, 'params_m', '.2f')} | {cell(r, 'gflops', '.1f')} | {r['latency_ms']:.0f} "
-            f"| {cell(r, 'throughput', '.1f')} | {cell(r, 'train_step_s', '.1f')} | {cell(r, 'train_peak_gb', '.2f')} "
+            f"| {cell(r, 'throughput', '.1f')} | {cell(r, 'train_step_s', '.3g')} | {cell(r, 'train_peak_gb', '.2f')} "
             f"| {format(achieved, '.0f') if achieved else '-'} | {share} |"
         )
     return head + "\n".join(lines)

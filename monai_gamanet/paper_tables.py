@@ -419,12 +419,13 @@ def write_tables(
     }
     seeds = ", ".join(map(str, per_seed))
     mean, sd = summarize(per_seed)
+    device = getattr(args, "device_name", None) or _device()
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch}, photos resized to {args.size[0]} x {args.size[1]} (H x W), "
         f"{args.samples} phantom samples per seed (split 8:1:1), Adam 1e-4, "
         + SETTINGS_TEXT[getattr(args, "settings", "recorded")]
         + f"; seed(s) {seeds}: within a seed every run "
-        f"shares the phantom and the training seed; device: {_device()}; {minutes:.0f} min of training and "
+        f"shares the phantom and the training seed; device: {device}; {minutes:.0f} min of training and "
         "evaluation summed over the runs. Metrics on the test split (eps 1e-3, per image then averaged"
         + (f", then averaged over the {len(per_seed)} seeds)" if len(per_seed) > 1 else ")")
         + "; 'aligned': after the per-image least-squares scale-and-shift fit.",
@@ -526,7 +527,8 @@ def write_tables(
     text = "\n".join(lines) + "\n"
     name = getattr(args, "name", "tables")
     (out / f"{name}.md").write_text(text)
-    budget = vars(args) | {"out": str(args.out), "minutes": minutes, "device": _device()}
+    budget = vars(args) | {"out": str(args.out), "minutes": minutes}
+    budget["device"] = device
     summary = {"budget": budget, "results": mean, "sd": sd, "per_seed": per_seed}
     details = {**summary, "references": reference, "curves": curves, "generalisation": gaps}
     (out / f"{name}.json").write_text(json.dumps(details, indent=1))
@@ -586,8 +588,17 @@ def main(argv: list[str] | None = None) -> str:
         help="a time budget: after --epochs, extend every run by as many epochs as fit in this many minutes "
         "(measured on the stages so far), writing the tables after each stage",
     )
+    parser.add_argument("--device-name", default=None, help="the device the runs trained on (with --tables-only)")
+    parser.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="train nothing: the tables from the runs' saved eval/metrics.json and logs (e.g. copied back from a GPU "
+        "machine); references where cached",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.tables_only:
+        return tables_from_saved_runs(args)
     datasets = {
         seed: prepare_phantom(args.out / f"seed{seed}", seed, args.samples, args.workers) for seed in args.seeds
     }
@@ -628,6 +639,33 @@ def run_in_stages(args: argparse.Namespace, datasets: dict[int, Path]) -> str:
         if extra < 1:
             return text
         done_epochs, args.epochs = args.epochs, args.epochs + extra
+
+
+def tables_from_saved_runs(args: argparse.Namespace) -> str:
+    """The tables of runs trained elsewhere: their ``eval/metrics.json`` and ``log.txt`` under ``--out``.
+
+    A run without ``metrics.json`` is left out (and named in the log); the references are those cached beside
+    each seed's runs (``references_<H>x<W>.json``), if any.
+    """
+    results: dict[int, dict[str, dict]] = {seed: {} for seed in args.seeds}
+    reference = {}
+    for seed in args.seeds:
+        for name in args.runs:
+            path = args.out / f"seed{seed}" / name / "eval" / "metrics.json"
+            if path.is_file():
+                results[seed][name] = json.loads(path.read_text())
+            else:
+                logger.warning("%s (seed %d): no %s, left out", name, seed, path)
+        cached = args.out / f"seed{seed}" / f"references_{args.size[0]}x{args.size[1]}.json"
+        if cached.is_file():
+            reference[seed] = json.loads(cached.read_text())
+    todo = [(s, n) for s in args.seeds for n in args.runs if n in results[s]]
+    curves = {name: [validation_curve(args.out / f"seed{s}" / name) for s in args.seeds] for name in args.runs}
+    minutes = sum(run_minutes(args.out / f"seed{s}" / name) for s, name in todo)
+    complete = reference if len(reference) == len(args.seeds) else None
+    text = write_tables(args.out, results, args, complete, curves, minutes)
+    logger.info("tables written to %s:\n%s", args.out / f"{args.name}.md", text)
+    return text
 
 
 def run_tables(args: argparse.Namespace, datasets: dict[int, Path]) -> str:

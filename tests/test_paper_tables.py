@@ -45,6 +45,10 @@ def test_one_tiny_run_makes_table3(tmp_path: Path) -> None:
     gap = json.loads((tmp_path / "tables.json").read_text())["generalisation"]["fde"][0]
     assert set(gap) == {"training", "test"} and 0 <= gap["test"]["delta1"] <= 1 and gap["training"]["abs_error"] > 0
     assert "training abs. error | test abs. error" in text
+    # the tables again from the saved runs alone (as from runs trained on another machine): nothing is trained
+    saved = tables_main([*more, "--tables-only", "--name", "saved", "--device-name", "elsewhere"])
+    assert "device: elsewhere" in saved and "| FDE |" in saved and "True surface (noise-free)" in saved
+    assert (tmp_path / "seed0" / "fde" / "log.txt").read_text() == log
 
 
 def _run(abs_rel: float, delta1: float, per_image: list[float]) -> dict:
