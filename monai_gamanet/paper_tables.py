@@ -14,7 +14,9 @@ GAMA-Net family's channels-last weights being the bundle's defaults there)::
         --settings bundle --cache-on-device --jobs 9 --threads 1 --workers 16 --epochs 20
 
 ``--cache-on-device`` caches every preprocessed sample on the training device (the bundle's ``cache_device``;
-no host-to-device copy per batch) and turns cuDNN's autotuner on; ``--settings bundle`` trains with the
+no host-to-device copy per batch) and turns cuDNN's autotuner on; ``--shared-cache`` preprocesses each phantom
+once, before the runs, into a disk cache that all of them load (the bundle's ``shared_cache``), instead of every
+run decoding every photo; ``--settings bundle`` trains with the
 bundle's current defaults rather than the settings the recorded CPU tables pinned (:data:`BASE`). Runs are
 resumable: a run stopped at any point (a time limit, a killed machine) continues from its last finished epoch
 when the same command is given again, and asking for more epochs extends every run. ``--minutes M`` trains to
@@ -335,6 +337,7 @@ def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Names
         "batch_size": args.batch,
         "num_workers": max(2, threads or 2),  # threads filling the cache
         **(ON_DEVICE if getattr(args, "cache_on_device", False) else {}),
+        **({"shared_cache": str(out / "cache")} if getattr(args, "shared_cache", False) else {}),
         **run_overrides(name, args),
     }
     log = root / "log.txt"
@@ -543,6 +546,29 @@ def prepare_phantom(out: Path, seed: int, samples: int, workers: int = 2) -> Pat
     return dataset
 
 
+def fill_shared_cache(out: Path, dataset: Path, args: argparse.Namespace) -> None:
+    """Preprocess the seed's phantom once into ``out/cache`` (the bundle's ``shared_cache``) for all its runs.
+
+    The bundle's own preprocessing at ``--size`` with the ``--settings`` target, every split, ``--workers`` threads;
+    a run with another target (e.g. ``target_minmax`` under the recorded settings) fills its own subfolder itself.
+    """
+    from monai.bundle import ConfigParser
+
+    from monai_gamanet.bundle_runner import BUNDLES
+    from monai_gamanet.data.cache import SharedCacheDataset
+
+    parser = ConfigParser()
+    parser.read_config(str(BUNDLES / BUNDLE / "configs" / "train.yaml"))
+    parser.update({"bundle_root": str(out), "dataset_dir": str(dataset), "shared_cache": str(out / "cache")})
+    parser.update({"spatial_size": [args.size[1], args.size[0]], **SETTINGS[args.settings]})
+    items = [item for split in parser.get_parsed_content("datalist").values() for item in split]
+    folder = parser.get_parsed_content("shared_cache_dir")
+    start = time.monotonic()
+    cache = SharedCacheDataset(items, parser.get_parsed_content("preprocessing"), cache_dir=folder, cache_rate=0.0)
+    cache.fill_disk_cache(args.workers)
+    logger.info("%d samples preprocessed into %s in %.0f s", len(items), folder, time.monotonic() - start)
+
+
 def seed_references(out: Path, dataset: Path, size: tuple[int, int]) -> dict[str, dict[str, dict[str, float]]]:
     """:func:`reference_rows` under both target normalisations at ``size`` (H, W), cached in ``out``."""
     cached = out / f"references_{size[0]}x{size[1]}.json"
@@ -579,6 +605,11 @@ def main(argv: list[str] | None = None) -> str:
         action="store_true",
         help="cache the samples on the training device (a GPU), cuDNN autotuner on",
     )
+    parser.add_argument(
+        "--shared-cache",
+        action="store_true",
+        help="preprocess each phantom once into <out>/seed<S>/cache and let every run load it from there",
+    )
     parser.add_argument("--name", default="tables", help="file stem of the tables written to --out")
     parser.add_argument("--gap", action="store_true", help="also score 60 training and 60 test photos per run")
     parser.add_argument(
@@ -602,6 +633,9 @@ def main(argv: list[str] | None = None) -> str:
     datasets = {
         seed: prepare_phantom(args.out / f"seed{seed}", seed, args.samples, args.workers) for seed in args.seeds
     }
+    if args.shared_cache:
+        for seed in args.seeds:
+            fill_shared_cache(args.out / f"seed{seed}", datasets[seed], args)
     if args.minutes is None:
         return run_tables(args, datasets)
     return run_in_stages(args, datasets)

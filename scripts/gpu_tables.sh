@@ -18,7 +18,7 @@ start)
     PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True setsid nohup "$PYTHON" -m monai_gamanet.paper_tables \
         --out "$OUT_DIR" --size ${SIZE:-480 240} --samples "${SAMPLES:-2000}" --seeds ${SEEDS:-0 1 2} --runs $RUNS \
         --jobs "${JOBS:-9}" --threads 1 \
-        --workers "${WORKERS:-16}" --settings bundle --cache-on-device --epochs "${EPOCHS:-2}" --minutes "$2" --name $NAME \
+        --workers "${WORKERS:-16}" --settings bundle --cache-on-device --shared-cache --epochs "${EPOCHS:-2}" --minutes "$2" --name $NAME \
         >>"$OUT_DIR/runner.log" 2>&1 </dev/null &
     echo "runner started (pid $!), log $OUT_DIR/runner.log"
     ;;

@@ -94,13 +94,18 @@ def test_device_runner_options_reach_the_bundle(tmp_path: Path) -> None:
     """The GPU runner's options, on the CPU: samples cached on the training device, the bundle's own defaults."""
     args = ["--out", str(tmp_path), "--runs", "baseline", "gamanet", "--epochs", "1", "--samples", "10"]
     args += ["--size", "48", "24", "--batch", "4", "--jobs", "2", "--threads", "1", "--workers", "2"]
-    text = tables_main([*args, "--settings", "bundle", "--cache-on-device", "--name", "gpu", "--minutes", "0.001"])
+    options = ["--settings", "bundle", "--cache-on-device", "--shared-cache", "--name", "gpu", "--minutes", "0.001"]
+    text = tables_main([*args, *options])
     assert "**Table 1. PBHA and AMFF modules**" in text and (tmp_path / "gpu.md").is_file()
     assert "the bundle's default depth target (min-max) and head (sigmoid)" in text
     assert (tmp_path / "gpu_e1.md").read_text() == text  # the stage's tables; no time left for another
     log = (tmp_path / "seed0" / "gamanet" / "log.txt").read_text()
     assert "> cache_device: '@device'" in log and "> cudnn_benchmark: True" in log  # a bool, not the string 'true'
     assert "> depth_percentiles" not in log and "> output_activation" not in log  # the bundle's defaults
+    # every sample preprocessed once, before the runs, into the seed's shared cache that both runs loaded
+    (folder,) = (tmp_path / "seed0" / "cache").iterdir()
+    assert folder.name == "24x48_p0-100" and len(list(folder.glob("*.pt"))) == 10
+    assert f"> shared_cache: '{tmp_path / 'seed0' / 'cache'}'" in log
     saved = json.loads((tmp_path / "gpu.json").read_text())
     assert saved["budget"]["settings"] == "bundle" and saved["budget"]["cache_on_device"] is True
     assert set(saved["results"]) == {"baseline", "gamanet"}
