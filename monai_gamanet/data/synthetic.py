@@ -31,18 +31,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from monai_gamanet.data.anatomy import LEVEL_T, LEVELS, build_spine, height_field, nearest_level, sample_parameters
+from monai_gamanet.data.anatomy import LEVEL_T, LEVELS, build_spine, height_field, sample_parameters
 from monai_gamanet.data.datalist import split_indices
 from monai_gamanet.data.files import atomic_write
 from monai_gamanet.data.geometry import curve_to_band
 from monai_gamanet.data.render import render_depth, render_photo, surface_normals
-from monai_gamanet.metrics.morphology import cobb_angles, severity_class
+from monai_gamanet.metrics.morphology import measure_spine
 
 __all__ = ["PhantomSample", "generate_sample", "write_sample", "generate_dataset", "write_preview", "main"]
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # 1.1: ground truth measured by metrics.morphology.measure_spine
 MIN_SIZE = (48, 24)
 
 
@@ -69,31 +69,6 @@ class PhantomSample:
 def _to_pixels(x_mm: np.ndarray, y_mm: np.ndarray, spacing: float, width: int) -> np.ndarray:
     """Millimetres (X from the image centre, Y from the top) to (column, row) pixel coordinates."""
     return np.stack([x_mm / spacing + (width - 1) / 2, y_mm / spacing - 0.5], axis=1)
-
-
-def _measured_curves(points: np.ndarray, t: np.ndarray, spacing: float) -> list[dict]:
-    curves = []
-    for c in cobb_angles(points, spacing):
-        apex = nearest_level(t[c.apex_index])
-        apex_i = LEVELS.index(apex)
-        region = (
-            "thoracic"
-            if apex_i <= LEVELS.index("T11")
-            else "thoracolumbar"
-            if apex_i <= LEVELS.index("L1")
-            else "lumbar"
-        )
-        curves.append(
-            {
-                "cobb_deg": round(c.cobb_deg, 2),
-                "convex": c.convex,
-                "region": region,
-                "upper_end": nearest_level(t[c.upper_index]),
-                "apex": apex,
-                "lower_end": nearest_level(t[c.lower_index]),
-            }
-        )
-    return curves
 
 
 def generate_sample(
@@ -125,9 +100,8 @@ def generate_sample(
     points = np.round(_to_pixels(spine.x, spine.y, s, width), 3)
     surface = np.round(_to_pixels(spine.x_surface, spine.y, s, width), 3)
     label = curve_to_band(points, (width, height), band_width).T  # (W, H) MONAI order -> (H, W) display order
-    curves = _measured_curves(points, spine.t, s)
-    major = max((c["cobb_deg"] for c in curves), default=0.0)
-    structural = [c for c in curves if c["cobb_deg"] >= 10.0]
+    # the ground truth measured by the same function as a predicted curve (monai_gamanet.metrics.morphology)
+    morphology = measure_spine(points, s).to_dict()
     in_body = body > 0
     valid = depth > 0
     level_idx = [int(np.argmin(np.abs(spine.t - t))) for t in LEVEL_T]
@@ -139,11 +113,8 @@ def generate_sample(
         "points": points.tolist(),
         "surface_points": surface.tolist(),
         "vertebrae": {lvl: points[i].tolist() for lvl, i in zip(LEVELS, level_idx, strict=True)},
-        "cobb_angles_deg": [c["cobb_deg"] for c in curves],
-        "major_cobb_deg": major,
-        "curves": curves,
-        "curve_type": "none" if not structural else "C" if len(structural) == 1 else "S",
-        "severity": severity_class(major),
+        **{k: morphology[k] for k in ("cobb_angles_deg", "major_cobb_deg", "curves", "curve_type", "description")},
+        **{k: morphology[k] for k in ("severity", "max_deviation_mm", "smoothing_mm")},
         "max_atr_deg": round(float(np.max(np.abs(spine.atr_deg))), 2),
         "depth": {
             "distance_mm": round(params.distance_mm, 1),

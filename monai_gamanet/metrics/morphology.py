@@ -11,11 +11,25 @@ resized to 480 x 240 need not have square pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CobbCurve", "tangent_angles", "cobb_angles", "major_cobb_angle", "severity_class", "SEVERITY_CLASSES"]
+__all__ = [
+    "CobbCurve",
+    "tangent_angles",
+    "cobb_angles",
+    "major_cobb_angle",
+    "severity_class",
+    "SEVERITY_CLASSES",
+    "STRUCTURAL_COBB_DEG",
+    "NoCurveFound",
+    "SpineMorphology",
+    "centre_line",
+    "smooth_centre_line",
+    "measure_spine",
+    "measure_curve_mask",
+]
 
 # Classes of Zhang et al., JAMA Netw Open 2023 (smartphone photo screening), in degrees of the major curve.
 SEVERITY_CLASSES: tuple[tuple[str, float], ...] = (("normal-mild", 20.0), ("moderate", 40.0), ("severe", float("inf")))
@@ -155,3 +169,233 @@ def severity_class(major_cobb_deg: float) -> str:
         if major_cobb_deg <= upper:
             return name
     raise ValueError(f"Cobb angle must be a finite number of degrees, got {major_cobb_deg}.")
+
+
+STRUCTURAL_COBB_DEG = 10.0  # the smallest Cobb angle that counts for the curve type (C, S): scoliosis by definition
+VERTEBRA_INTERVALS = 17  # C7 to L5 (18 levels): one vertebra height is about the line's length over this
+
+
+class NoCurveFound(ValueError):
+    """The mask holds no spine curve (empty, or pixels that do not form a band from top to bottom)."""
+
+
+@dataclass
+class SpineMorphology:
+    """What a spine specialist reads off a coronal spine line; every length in pixels of the input and millimetres.
+
+    Attributes:
+        points: (N, 2) smoothed centre line (x, y) in pixels, C7 first, one point per row.
+        spacing_mm: (x, y) millimetres per pixel the angles were measured with.
+        smoothing_mm: the Gaussian smoothing's standard deviation along the line.
+        curves: each curve found (see :func:`measure_spine`), top first.
+        major_cobb_deg: the largest Cobb angle; where no curve reaches ``min_cobb``, the whole line's tilt range
+            (so the value is continuous at that threshold; a straight line gives nearly 0).
+        curve_type: ``"none"``, ``"C"`` (one curve of at least :data:`STRUCTURAL_COBB_DEG`) or ``"S"`` (two or more).
+        description: e.g. ``"C, convex right, thoracic (apex T8)"``.
+        severity: :func:`severity_class` of the major Cobb angle.
+        max_deviation_px / max_deviation_mm: the largest distance of the line from the straight line between its
+            ends (C7 to L5), at ``deviation_point``; positive towards +x (the patient's right on a photo of the
+            back).
+    """
+
+    points: np.ndarray
+    spacing_mm: tuple[float, float]
+    smoothing_mm: float
+    curves: list[dict] = field(default_factory=list)
+    major_cobb_deg: float = 0.0
+    curve_type: str = "none"
+    description: str = "no structural curve"
+    severity: str = "normal-mild"
+    max_deviation_px: float = 0.0
+    max_deviation_mm: float = 0.0
+    deviation_point: tuple[float, float] = (0.0, 0.0)
+
+    def to_dict(self) -> dict:
+        """Plain Python types (JSON-ready), rounded to what a measurement can claim."""
+        return {
+            "curve_found": True,
+            "points": np.round(self.points, 2).tolist(),
+            "spacing_mm": [round(float(s), 5) for s in self.spacing_mm],
+            "smoothing_mm": round(float(self.smoothing_mm), 2),
+            "cobb_angles_deg": [c["cobb_deg"] for c in self.curves],
+            "major_cobb_deg": round(float(self.major_cobb_deg), 2),
+            "curves": self.curves,
+            "curve_type": self.curve_type,
+            "description": self.description,
+            "severity": self.severity,
+            "max_deviation_px": round(float(self.max_deviation_px), 2),
+            "max_deviation_mm": round(float(self.max_deviation_mm), 2),
+            "deviation_point": [round(float(v), 2) for v in self.deviation_point],
+        }
+
+
+def _spacing(spacing: tuple[float, float] | float) -> tuple[float, float]:
+    sx, sy = (spacing, spacing) if np.isscalar(spacing) else spacing
+    if not (np.isfinite(sx) and np.isfinite(sy) and sx > 0 and sy > 0):
+        raise ValueError(f"pixel spacing must be positive and finite; got {spacing}.")
+    return float(sx), float(sy)
+
+
+def centre_line(mask: np.ndarray, min_height: float = 0.25, max_width: float = 0.2) -> np.ndarray:
+    """The ordered centre line of a spine band mask: one point per row, C7 (top) first.
+
+    The band is the mask's largest 8-connected component; each of its rows gives the mean column of its pixels
+    (a centre line, not a contour). Anything that is not a band running down the back is refused.
+
+    Args:
+        mask: (W, H) array in MONAI's axis order, or (1, W, H); values > 0 are band.
+        min_height: the band must span at least this fraction of the image's height.
+        max_width: and be, on average, at most this fraction of the image's width wide per row.
+
+    Raises:
+        NoCurveFound: empty mask, or a component too short or too wide to be a spine band (blank or noise).
+    """
+    from scipy import ndimage  # only this function needs it
+
+    m = np.asarray(mask)
+    if m.ndim == 3 and m.shape[0] == 1:
+        m = m[0]
+    if m.ndim != 2:
+        raise ValueError(f"a curve mask must be 2D (W, H) or (1, W, H); got shape {np.shape(mask)}.")
+    m = np.nan_to_num(m.astype(np.float64)) > 0
+    if not m.any():
+        raise NoCurveFound("no curve found: the mask is empty.")
+    labels, n = ndimage.label(m, structure=np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel())[1:]
+    band = labels == 1 + int(np.argmax(sizes))
+    per_row = band.sum(axis=0)
+    rows = np.nonzero(per_row)[0]
+    height = rows[-1] - rows[0] + 1
+    if height < min_height * m.shape[1]:
+        raise NoCurveFound(
+            f"no curve found: the largest band spans {height} of {m.shape[1]} rows (less than {min_height:.0%})."
+        )
+    if per_row[rows].mean() > max_width * m.shape[0]:
+        raise NoCurveFound(
+            f"no curve found: the largest component is {per_row[rows].mean():.0f} pixels wide on average, not a "
+            f"band (over {max_width:.0%} of the image's width)."
+        )
+    x = (np.arange(m.shape[0])[:, None] * band).sum(axis=0)[rows] / per_row[rows]
+    y = rows.astype(np.float64)
+    # rows a thin, steep band skips (none in a drawn band; possible in a predicted one): interpolate
+    every = np.arange(rows[0], rows[-1] + 1, dtype=np.float64)
+    return np.stack([np.interp(every, y, x), every], axis=1)
+
+
+def smooth_centre_line(
+    points: np.ndarray, spacing: tuple[float, float] | float = 1.0, vertebrae: float = 1.0
+) -> tuple[np.ndarray, float]:
+    """Smooth a one-point-per-row line over about ``vertebrae`` vertebra heights (Gaussian, in millimetres).
+
+    One vertebra height is the line's length in y (millimetres) over the 17 intervals from C7 to L5, so the
+    smoothing follows the spine whatever the photo's size or pixel spacing.
+
+    Returns:
+        the smoothed points and the Gaussian's standard deviation in millimetres.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    pts = np.asarray(points, dtype=np.float64)
+    _, sy = _spacing(spacing)
+    sigma_mm = vertebrae * (pts[-1, 1] - pts[0, 1]) * sy / VERTEBRA_INTERVALS
+    rows = np.arange(np.ceil(pts[0, 1]), np.floor(pts[-1, 1]) + 1)  # one point per row, also for sparse input
+    x = np.interp(rows, pts[:, 1], pts[:, 0])
+    if sigma_mm > 0 and len(x) > 2:
+        # continue each end along its own straight-line fit, so the ends keep their tilt (padding with the end
+        # value would bend them upright, a mirror would copy the band's ragged end rows)
+        pad = int(np.ceil(4 * sigma_mm / sy))
+        fit = max(2, min(len(x), int(np.ceil(3 * sigma_mm / sy))))
+        steps = np.arange(1, pad + 1)
+        head = np.polyfit(np.arange(fit), x[:fit], 1)[0]
+        tail = np.polyfit(np.arange(fit), x[-fit:], 1)[0]
+        padded = np.concatenate([x[0] - head * steps[::-1], x, x[-1] + tail * steps])
+        x = gaussian_filter1d(padded, sigma_mm / sy, mode="nearest")[pad : pad + len(x)]
+    return np.stack([x, rows], axis=1), float(sigma_mm)
+
+
+def _region(apex: str) -> str:
+    from monai_gamanet.data.anatomy import LEVELS
+
+    i = LEVELS.index(apex)
+    return "thoracic" if i <= LEVELS.index("T11") else "thoracolumbar" if i <= LEVELS.index("L1") else "lumbar"
+
+
+def measure_spine(
+    points: np.ndarray | list,
+    spacing: tuple[float, float] | float = 1.0,
+    smoothing: float = 1.0,
+    min_cobb: float = 5.0,
+) -> SpineMorphology:
+    """The morphology of a coronal spine line from C7 to L5: Cobb angles, apex, deviation, type, severity.
+
+    The line is brought to one point per row and smoothed over ``smoothing`` vertebra heights
+    (:func:`smooth_centre_line`); tilt angles are measured in millimetres (``spacing``, so a resize that changes
+    the aspect ratio does not change them); each monotonic swing of the tilt of at least ``min_cobb`` degrees
+    between two inflection points is one curve (:func:`cobb_angles`). Vertebral levels are assigned by height
+    between the line's ends (C7 at the top, L5 at the bottom).
+
+    Args:
+        points: (N, 2) points (x, y) in pixels, C7 first, y increasing.
+        spacing: millimetres per pixel, (x, y) or one number.
+        smoothing: Gaussian smoothing in vertebra heights (0: none).
+        min_cobb: the smallest swing counted as a curve, degrees.
+    """
+    from monai_gamanet.data.anatomy import nearest_level  # the phantom's levels (numpy only; imported here: cycle)
+
+    sx, sy = _spacing(spacing)
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or pts[-1, 1] - pts[0, 1] < 2:
+        raise NoCurveFound(f"no curve found: a spine line needs at least 3 points over 3 rows; got {pts.shape}.")
+    line, sigma_mm = smooth_centre_line(pts, (sx, sy), smoothing)
+    t = (line[:, 1] - line[0, 1]) / (line[-1, 1] - line[0, 1])
+    curves = []
+    for c in cobb_angles(line, (sx, sy), min_cobb):
+        apex = nearest_level(t[c.apex_index])
+        curves.append(
+            {
+                "cobb_deg": round(c.cobb_deg, 2),
+                "convex": c.convex,
+                "region": _region(apex),
+                "upper_end": nearest_level(t[c.upper_index]),
+                "apex": apex,
+                "lower_end": nearest_level(t[c.lower_index]),
+                "upper_point": np.round(line[c.upper_index], 2).tolist(),
+                "apex_point": np.round(line[c.apex_index], 2).tolist(),
+                "lower_point": np.round(line[c.lower_index], 2).tolist(),
+            }
+        )
+    theta = tangent_angles(line, (sx, sy))
+    major = max((c["cobb_deg"] for c in curves), default=float(theta.max() - theta.min()))
+    structural = [c for c in curves if c["cobb_deg"] >= STRUCTURAL_COBB_DEG]
+    kind = "none" if not structural else "C" if len(structural) == 1 else "S"
+    parts = [f"convex {c['convex']}, {c['region']} (apex {c['apex']}, {c['cobb_deg']:.0f} deg)" for c in structural]
+    description = "no structural curve" if not structural else f"{kind}: " + "; ".join(parts)
+    # deviation from the straight line C7-L5, in millimetres and in pixels of the input
+    mm = line * np.array([sx, sy])
+    chord = mm[-1] - mm[0]
+    offset_mm = ((mm[:, 0] - mm[0, 0]) * chord[1] - (mm[:, 1] - mm[0, 1]) * chord[0]) / np.hypot(*chord)
+    chord_px = line[-1] - line[0]
+    offset_px = ((line[:, 0] - line[0, 0]) * chord_px[1] - (line[:, 1] - line[0, 1]) * chord_px[0]) / np.hypot(
+        *chord_px
+    )
+    i = int(np.argmax(np.abs(offset_mm)))
+    return SpineMorphology(
+        points=line,
+        spacing_mm=(sx, sy),
+        smoothing_mm=sigma_mm,
+        curves=curves,
+        major_cobb_deg=float(major),
+        curve_type=kind,
+        description=description,
+        severity=severity_class(float(major)),
+        max_deviation_px=float(offset_px[i]),
+        max_deviation_mm=float(offset_mm[i]),
+        deviation_point=(float(line[i, 0]), float(line[i, 1])),
+    )
+
+
+def measure_curve_mask(
+    mask: np.ndarray, spacing: tuple[float, float] | float = 1.0, smoothing: float = 1.0, min_cobb: float = 5.0
+) -> SpineMorphology:
+    """:func:`measure_spine` of a band mask's :func:`centre_line` (raises :class:`NoCurveFound` if it has none)."""
+    return measure_spine(centre_line(mask), spacing, smoothing, min_cobb)
