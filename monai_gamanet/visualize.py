@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["colorize_depth", "overlay_curve", "panel_grid"]
+__all__ = ["colorize_depth", "overlay_curve", "overlay_morphology", "panel_grid"]
 
 
 def colorize_depth(
@@ -75,6 +75,55 @@ def overlay_curve(
     img = Image.fromarray(out.clip(0, 255).astype(np.uint8))
     if points is not None and len(points) > 1:
         ImageDraw.Draw(img).line([tuple(map(float, p)) for p in points], fill=tuple(line_rgb), width=1)
+    return np.asarray(img)
+
+
+def _endplate(line: np.ndarray, point: Sequence[float], spacing: Sequence[float], half_mm: float) -> list[tuple]:
+    """A segment through ``point`` perpendicular to the line there (in millimetres), as two pixel points."""
+    sx, sy = spacing
+    i = int(np.argmin(np.abs(line[:, 1] - point[1])))
+    lo, hi = max(i - 3, 0), min(i + 3, len(line) - 1)
+    tangent = (line[hi] - line[lo]) * np.array([sx, sy])
+    normal = np.array([tangent[1], -tangent[0]]) / max(np.hypot(*tangent), 1e-9)
+    offset = normal * half_mm / np.array([sx, sy])
+    p = np.asarray(point, dtype=np.float64)
+    return [tuple(p - offset), tuple(p + offset)]
+
+
+def overlay_morphology(photo: np.ndarray, report: dict, band: np.ndarray | None = None) -> np.ndarray:
+    """The photo with the measured spine: centre line, each curve's Cobb lines (the end vertebrae's endplates,
+    perpendicular to the line), apex, the largest deviation and the Cobb angle written beside each curve.
+
+    Args:
+        photo: (H, W, 3) uint8 photo.
+        report: a morphology report (:meth:`monai_gamanet.metrics.morphology.SpineMorphology.to_dict`); with
+            ``curve_found`` false, the photo is returned with "no curve found" written on it.
+        band: optional (H, W) predicted band, tinted.
+    """
+    if not report.get("curve_found", False):
+        img = Image.fromarray(overlay_curve(photo, band))
+        ImageDraw.Draw(img).text((4, 4), "no curve found", fill=(255, 60, 60))
+        return np.asarray(img)
+    line = np.asarray(report["points"], dtype=np.float64)
+    img = Image.fromarray(overlay_curve(photo, band, line))
+    draw = ImageDraw.Draw(img)
+    spacing = report["spacing_mm"]
+    half_mm = 0.12 * np.asarray(photo).shape[1] * spacing[0]
+    for curve in report["curves"]:
+        structural = curve["cobb_deg"] >= 10.0
+        colour = (0, 230, 255) if structural else (160, 160, 160)
+        for end in ("upper_point", "lower_point"):
+            draw.line(_endplate(line, curve[end], spacing, half_mm), fill=colour, width=2 if structural else 1)
+        ax, ay = curve["apex_point"]
+        draw.ellipse([ax - 3, ay - 3, ax + 3, ay + 3], outline=colour)
+        text = f"{curve['cobb_deg']:.0f} deg {curve['upper_end']}-{curve['lower_end']}"
+        side = 6 if curve["convex"] == "left" else -6 - 6 * len(text)
+        draw.text((ax + side, ay - 6), text, fill=colour)
+    dx, dy = report["deviation_point"]
+    draw.line([(line[0, 0], line[0, 1]), (line[-1, 0], line[-1, 1])], fill=(255, 255, 255), width=1)
+    draw.rectangle([dx - 2, dy - 2, dx + 2, dy + 2], outline=(255, 120, 0))
+    summary = f"major Cobb {report['major_cobb_deg']:.0f} deg, {report['curve_type']}, {report['severity']}"
+    draw.text((4, 4), summary, fill=(255, 255, 255))
     return np.asarray(img)
 
 

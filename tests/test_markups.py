@@ -73,3 +73,26 @@ def test_bad_input_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=".mrk.json"):
         write_markups(tmp_path / "case.json", curve_markups(_line()[:3]))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_overlay_draws_the_measured_spine_and_says_when_there_is_none(tmp_path: Path) -> None:
+    """The picture of a report: Cobb lines and text on the photo; a blank photo gets 'no curve found'."""
+    from PIL import Image
+
+    from monai_gamanet.data.synthetic import generate_sample
+    from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
+    from monai_gamanet.visualize import overlay_morphology
+
+    sample = generate_sample(3, seed=2)
+    report = measure_curve_mask(sample.label.T, sample.curve["pixel_spacing_mm"]).to_dict()
+    picture = overlay_morphology(sample.image, report, sample.label)
+    assert picture.shape == sample.image.shape and picture.dtype == np.uint8
+    changed = np.any(picture != sample.image, axis=-1)
+    assert changed[sample.label > 0].mean() > 0.9  # the band is tinted
+    assert changed[sample.label == 0].sum() > 200  # Cobb lines, text and the C7-L5 line beyond the band
+    Image.fromarray(picture).save(tmp_path / "overlay.png")
+    blank = np.zeros_like(sample.image)
+    with pytest.raises(NoCurveFound):
+        measure_curve_mask(np.zeros(sample.label.T.shape))
+    none = overlay_morphology(blank, {"curve_found": False})
+    assert none.any() and none.shape == blank.shape  # the message is drawn, nothing else
