@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["require_file", "require_nonempty", "split_depth_label"]
+__all__ = ["require_file", "require_multiple", "require_nonempty", "split_depth_label"]
 
 
 def split_depth_label(
@@ -35,3 +35,10 @@ def require_nonempty(items: list, description: str) -> list:
     if len(items) == 0:
         raise ValueError(f"{description} is empty: nothing to run on.")
     return items
+
+
+def require_multiple(size: list[int], factor: int, description: str) -> list[int]:
+    """Return ``size`` if every entry is a positive multiple of ``factor``, else raise ValueError saying why."""
+    if not size or any(int(s) <= 0 or int(s) % factor for s in size):
+        raise ValueError(f"{description} must be positive multiples of {factor}; got {list(size)}.")
+    return size

@@ -1,0 +1,101 @@
+"""The spine_curve_segmentation bundle (work in progress: training) through MONAI's bundle entry point, tiny."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from monai.bundle import ConfigParser
+from monai.transforms import Flipd
+
+from monai_gamanet.metrics.morphology import measure_curve_mask
+from monai_gamanet.networks import create_depth_network
+
+BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "spine_curve_segmentation"
+CONFIGS = BUNDLE / "configs"
+TRAIN = str(CONFIGS / "train.yaml")
+TINY = ["--phantom_samples", "10", "--spatial_size", "[32, 64]", "--batch_size", "4", "--num_workers", "0"]
+
+
+def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", TRAIN, *args]
+    cmd += ["--logging_file", str(CONFIGS / "logging.conf")]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A depth bundle folder holding a (random-weight) GAMA-Net: the estimated-depth path, without its training."""
+    root = tmp_path_factory.mktemp("depth_bundle")
+    (root / "models").mkdir()
+    torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), root / "models" / "model.pt")
+    return root
+
+
+def test_rgb_input_trains_without_a_depth_model(tmp_path: Path) -> None:
+    result = _cli("--bundle_root", str(tmp_path), "--inputs", "rgb", "--epochs", "2", *TINY)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "val_dice" in result.stdout and "estimating the depth" not in result.stdout + result.stderr
+    assert (tmp_path / "models" / "model.pt").is_file() and (tmp_path / "models" / "last.pt").is_file()
+    assert not (tmp_path / "dataset" / "depth_cache").exists()
+
+
+def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, depth_bundle: Path) -> None:
+    args = ["--inputs", "rgbd", "--epochs", "1", "--depth_bundle_root", str(depth_bundle), *TINY]
+    args += ["--depth_overrides", "{'spatial_size': [24, 48]}"]
+    first = _cli("--bundle_root", str(tmp_path), *args)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    log = first.stdout + first.stderr
+    assert "estimating the depth of 10 photos" in log and "val_dice" in log
+    (cache,) = (tmp_path / "dataset" / "depth_cache").iterdir()
+    assert cache.name.startswith("estimated_") and len(list(cache.glob("*_depth.png"))) == 10
+    again = _cli("--bundle_root", str(tmp_path), *args, "--resume", "false")
+    assert again.returncode == 0 and "estimating the depth" not in again.stdout + again.stderr  # cached
+    state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
+    first_conv = next(v for k, v in state.items() if v.ndim == 4)
+    assert first_conv.shape[1] == 4  # R, G, B, D
+
+
+def test_depth_only_from_ground_truth_is_explicit_and_one_channel(tmp_path: Path) -> None:
+    result = _cli(
+        "--bundle_root", str(tmp_path), "--inputs", "depth", "--depth_source", "ground_truth", "--epochs", "1", *TINY
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (cache,) = (tmp_path / "dataset" / "depth_cache").iterdir()
+    assert cache.name.startswith("ground_truth_")
+    state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
+    assert next(v for k, v in state.items() if v.ndim == 4).shape[1] == 1
+
+
+def test_size_the_unet_cannot_take_is_a_clear_error(tmp_path: Path) -> None:
+    result = _cli(
+        "--bundle_root", str(tmp_path), "--inputs", "rgb", "--epochs", "1", *TINY, "--spatial_size", "[30, 64]"
+    )
+    assert result.returncode != 0
+    assert "spatial_size (the U-Net downsamples 4 times) must be positive multiples of 16" in result.stderr
+
+
+def test_horizontal_flip_mirrors_image_and_label_and_the_report_follows(phantom_dir: Path) -> None:
+    parser = ConfigParser()
+    parser.read_config(TRAIN)
+    parser.update({"bundle_root": str(phantom_dir.parent), "dataset_dir": str(phantom_dir), "inputs": "rgb"})
+    preprocessing = parser.get_parsed_content("preprocessing")
+    flips = parser.get_parsed_content("augmentation")
+    assert flips[0].keys == ("image", "label") and flips[1].keys == ("image", "label")  # one draw, both keys
+    for item in parser.get_parsed_content("datalist")["training"]:
+        sample = preprocessing(item)
+        report = measure_curve_mask(sample["label"].numpy(), 1.0)
+        if report.curve_type == "C":
+            break
+    assert report.curves, "the phantom should hold a curved back"
+    flipped = Flipd(keys=["image", "label"], spatial_axis=0)(sample)
+    np.testing.assert_array_equal(flipped["label"].numpy(), sample["label"].numpy()[:, ::-1])
+    np.testing.assert_array_equal(flipped["image"].numpy(), sample["image"].numpy()[:, ::-1])
+    mirrored = measure_curve_mask(flipped["label"].numpy(), 1.0)
+    side = {"left": "right", "right": "left"}
+    assert [c["convex"] for c in mirrored.curves] == [side[c["convex"]] for c in report.curves]
+    assert mirrored.major_cobb_deg == pytest.approx(report.major_cobb_deg, abs=0.5)
