@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 from monai.bundle import ConfigParser
 from monai.transforms import Flipd
 
+from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.morphology import measure_curve_mask
 from monai_gamanet.networks import create_depth_network
 
@@ -36,12 +38,35 @@ def depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_rgb_input_trains_without_a_depth_model(tmp_path: Path) -> None:
+def test_rgb_input_trains_without_a_depth_model_and_evaluates(tmp_path: Path) -> None:
     result = _cli("--bundle_root", str(tmp_path), "--inputs", "rgb", "--epochs", "2", *TINY)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "val_dice" in result.stdout and "estimating the depth" not in result.stdout + result.stderr
     assert (tmp_path / "models" / "model.pt").is_file() and (tmp_path / "models" / "last.pt").is_file()
     assert not (tmp_path / "dataset" / "depth_cache").exists()
+    overlay = str([TRAIN, str(CONFIGS / "evaluate.yaml")])
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", overlay, "--bundle_root", str(tmp_path)]
+    cmd += ["--inputs", "rgb", *TINY, "--logging_file", str(CONFIGS / "logging.conf")]
+    evaluated = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert evaluated.returncode == 0, evaluated.stdout[-3000:] + evaluated.stderr[-3000:]
+    saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())  # strict JSON: no NaN
+    assert set(saved["metrics"]) == {
+        *CURVE_METRICS,
+        "cobb_mae",
+        "cobb_r",
+        "severity_accuracy",
+        "curve_type_accuracy",
+        "no_curve_found",
+    }
+    assert all(0 <= saved["metrics"][m] <= 1 for m in CURVE_METRICS)
+    (row,) = saved["per_image"]  # one test photo in a 10-sample phantom
+    assert row["image"].endswith(".png") and "true_major_cobb_deg" in row and "dice" in row
+    assert ("major_cobb_deg" in row) != ("no_curve_found" in row)  # measured, or said plainly that it was not
+    assert (
+        "| Input | IoU | Accuracy | Dice | Sensitivity | Specificity | Cobb MAE (deg) |"
+        in (tmp_path / "eval" / "metrics.md").read_text()
+    )
+    assert (tmp_path / "eval" / "samples.png").is_file() and (tmp_path / "eval" / "dice_raw.csv").is_file()
 
 
 def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, depth_bundle: Path) -> None:
