@@ -24,7 +24,7 @@ from PIL import Image
 
 from monai_gamanet.data.files import atomic_write
 
-__all__ = ["DEPTH_SOURCES", "cache_depth"]
+__all__ = ["DEPTH_SOURCES", "cache_depth", "estimate_depth", "load_depth_model", "write_depth_png"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _digest(*parts: object) -> str:
     return h.hexdigest()[:12]
 
 
-def _write_png16(path: Path, relative: np.ndarray) -> None:
+def write_depth_png(path: Path, relative: np.ndarray) -> None:
     """(W, H) relative depth -> 16-bit PNG in display order (H, W), atomically."""
     values = np.round(np.clip(relative, 0.0, 1.0) * 65535).astype(np.uint16).T
     atomic_write(path, lambda tmp: Image.fromarray(values).save(tmp, format="PNG"))
@@ -99,15 +99,21 @@ def _cache_ground_truth(items: list[dict], folder: Path, percentiles: tuple[floa
     load, normalize = LoadBackSampled(keys="depth"), NormalizeDepth(*percentiles)
     for item in items:
         depth = load({"depth": item["depth"]})["depth"].float()
-        _write_png16(_cached(folder, item), normalize(depth)[0].numpy())
+        write_depth_png(_cached(folder, item), normalize(depth)[0].numpy())
     logger.info("cached the normalised ground-truth depth of %d photos in %s", len(items), folder)
 
 
-def _cache_estimates(
-    items: list[dict], cache_root: Path, bundle_root: str | Path | None, device, overrides: dict
-) -> Path:
+def load_depth_model(bundle_root: str | Path | None = None, overrides: dict | None = None, device=None) -> dict:
+    """The trained depth bundle's network (weights loaded strictly, eval mode), preprocessing and inferer.
+
+    Built from the bundle's own ``inference.yaml`` (nothing copied), ``bundle_root`` holding ``models/model.pt``
+    (default: this repository's ``bundles/back_depth_estimation``). Returns a dict with ``network``,
+    ``preprocessing``, ``inferer``, ``device``, ``weights`` (the path) and ``settings`` (network name, head, size).
+
+    Raises:
+        FileNotFoundError: no trained model in the bundle.
+    """
     from monai.bundle import ConfigParser
-    from monai.transforms import Resize
 
     from monai_gamanet.bundle_runner import BUNDLES
 
@@ -120,28 +126,44 @@ def _cache_estimates(
         )
     parser = ConfigParser()
     parser.read_config(str(BUNDLES / "back_depth_estimation" / "configs" / "inference.yaml"))
-    parser.update({"bundle_root": str(root), **overrides})
+    parser.update({"bundle_root": str(root), **(overrides or {})})
     if device is not None:
         parser.update({"device": f"$torch.device('{torch.device(device)}')"})
-    settings = {k: parser.get_parsed_content(k) for k in ("network_name", "output_activation", "spatial_size")}
-    folder = cache_root / f"estimated_{_digest(weights.read_bytes(), settings)}"
-    todo = [item for item in items if not _cached(folder, item).is_file()]
-    if not todo:
-        return folder
     device = parser.get_parsed_content("device")
     network = parser.get_parsed_content("network")
     network.load_state_dict(torch.load(weights, map_location=device, weights_only=True), strict=True)
-    network.eval()
-    preprocessing = parser.get_parsed_content("preprocessing")
-    inferer = parser.get_parsed_content("inferer")
-    logger.info("estimating the depth of %d photos with %s into %s", len(todo), weights, folder)
+    return {
+        "network": network.eval(),
+        "preprocessing": parser.get_parsed_content("preprocessing"),
+        "inferer": parser.get_parsed_content("inferer"),
+        "device": device,
+        "weights": weights,
+        "settings": {k: parser.get_parsed_content(k) for k in ("network_name", "output_activation", "spatial_size")},
+    }
+
+
+def estimate_depth(model: dict, photo: str | Path) -> np.ndarray:
+    """Relative depth (W, H) in [0, 1] of one photo at the photo's own size, by a :func:`load_depth_model` model."""
+    from monai.transforms import Resize
+
+    image = model["preprocessing"]({"image": str(photo)})["image"]
     with torch.inference_mode():
-        for k, item in enumerate(todo, 1):
-            image = preprocessing({"image": item["image"]})["image"]
-            pred = inferer(image[None].to(device), network)[0].float().cpu()
-            size = image.meta["spatial_shape"] if "spatial_shape" in image.meta else pred.shape[1:]
-            back = Resize(tuple(int(s) for s in size), mode="bilinear")(pred)  # to the photo's own size
-            _write_png16(_cached(folder, item), np.asarray(back[0]))
-            if k % 50 == 0 or k == len(todo):
-                logger.info("estimated depth: %d / %d photos", k, len(todo))
+        pred = model["inferer"](image[None].to(model["device"]), model["network"])[0].float().cpu()
+    size = tuple(int(s) for s in image.meta["spatial_shape"])  # the photo's own (W, H)
+    return np.asarray(Resize(size, mode="bilinear")(pred)[0]).clip(0.0, 1.0)
+
+
+def _cache_estimates(
+    items: list[dict], cache_root: Path, bundle_root: str | Path | None, device, overrides: dict
+) -> Path:
+    model = load_depth_model(bundle_root, overrides, device)
+    folder = cache_root / f"estimated_{_digest(model['weights'].read_bytes(), model['settings'])}"
+    todo = [item for item in items if not _cached(folder, item).is_file()]
+    if not todo:
+        return folder
+    logger.info("estimating the depth of %d photos with %s into %s", len(todo), model["weights"], folder)
+    for k, item in enumerate(todo, 1):
+        write_depth_png(_cached(folder, item), estimate_depth(model, item["image"]))
+        if k % 50 == 0 or k == len(todo):
+            logger.info("estimated depth: %d / %d photos", k, len(todo))
     return folder

@@ -1,0 +1,192 @@
+"""Photos of backs in, for each: estimated depth, spine curve, morphology report, overlay and 3D Slicer curves.
+
+    python -m monai_gamanet.pipeline PHOTO_OR_FOLDER [...] --out DIR [--spacing MM] [--depth-range-mm MM]
+        [--depth-bundle bundles/back_depth_estimation] [--curve-bundle bundles/spine_curve_segmentation]
+
+The two trained bundles, run as their configs define them (nothing copied): the depth bundle's network on the photo
+(:func:`monai_gamanet.depth_cache.estimate_depth`), then the curve bundle's U-Net on RGB + that depth (its
+``preprocessing``, ``network_def`` and ``inputs`` from ``configs/train.yaml``), the curve probability brought back
+to the photo's size and thresholded, and the mask measured (``metrics.morphology.measure_curve_mask``).
+Per photo ``NAME``, in ``--out``:
+
+* ``NAME_report.json``: the morphology (points, Cobb angles, apex, deviation, curve type, severity), or
+  ``curve_found: false`` and the reason;
+* ``NAME_overlay.png``: the photo with the curve, Cobb lines and angles;
+* ``NAME_curve.mrk.json``: the curve on the photo as Slicer places it (z = 0);
+* ``NAME_curve_3d.mrk.json``: the same curve on the back's surface (z from the estimated depth);
+* ``NAME_depth.png``: the estimated relative depth (16-bit).
+
+``--spacing`` is the photo's millimetres per pixel (default 1: lengths are then in pixels; angles do not depend on
+it); ``--depth-range-mm`` the back's depth range for the 3D curve (default
+:data:`~monai_gamanet.markups.DEFAULT_DEPTH_RANGE_MM`). A photo that cannot be read is reported in
+``summary.json`` and skipped; every file is written atomically. Exit status 1 when any photo failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from monai_gamanet.data.datalist import PHOTO_SUFFIXES
+from monai_gamanet.data.files import atomic_write
+from monai_gamanet.depth_cache import estimate_depth, load_depth_model, write_depth_png
+from monai_gamanet.markups import curve_markups, level_points, surface_heights, write_markups
+from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
+from monai_gamanet.visualize import overlay_morphology
+
+__all__ = ["check_photo", "load_curve_model", "run_photo", "main"]
+
+logger = logging.getLogger("monai_gamanet.pipeline")
+
+
+def load_curve_model(bundle_root: str | Path | None = None, overrides: dict | None = None, device=None) -> dict:
+    """The trained curve bundle's U-Net (strict weights, eval mode), its preprocessing, inputs and inferer."""
+    from monai.bundle import ConfigParser
+
+    from monai_gamanet.bundle_runner import BUNDLES
+
+    root = Path(bundle_root) if bundle_root is not None else BUNDLES / "spine_curve_segmentation"
+    weights = root / "models" / "model.pt"
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"no trained curve model at {weights}: train the spine_curve_segmentation bundle first (configs/train.yaml)"
+        )
+    parser = ConfigParser()
+    parser.read_config(str(BUNDLES / "spine_curve_segmentation" / "configs" / "train.yaml"))
+    parser.update({"bundle_root": str(root), **(overrides or {})})
+    if device is not None:
+        parser.update({"device": f"$torch.device('{torch.device(device)}')"})
+    device = parser.get_parsed_content("device")
+    network = parser.get_parsed_content("network_def").to(device)
+    network.load_state_dict(torch.load(weights, map_location=device, weights_only=True), strict=True)
+    return {
+        "network": network.eval(),
+        "preprocessing": parser.get_parsed_content("preprocessing"),
+        "inferer": parser.get_parsed_content("train#inferer"),
+        "inputs": parser.get_parsed_content("inputs"),
+        "device": device,
+    }
+
+
+def check_photo(path: Path) -> None:
+    """Refuse, before anything is written for it, a file that is not a readable RGB or grey photo.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a PNG / JPEG, or not a readable image (corrupt, or another kind of file).
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"photo not found: {path}")
+    if path.suffix.lower() not in PHOTO_SUFFIXES:
+        raise ValueError(f"{path.name} is not a photo: expected {', '.join(PHOTO_SUFFIXES)}.")
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except Exception as err:  # PIL raises many types; all mean "not a readable image"
+        raise ValueError(f"{path.name} is not a readable image (corrupt or not an image file).") from err
+
+
+def _atomic_png(path: Path, picture: np.ndarray) -> None:
+    atomic_write(path, lambda tmp: Image.fromarray(picture).save(tmp, format="PNG"))
+
+
+def run_photo(
+    photo: Path, out: Path, depth_model: dict, curve_model: dict, spacing: float = 1.0, depth_range_mm=None
+) -> dict:
+    """Run the whole pipeline on one photo; returns its report (also written as ``NAME_report.json``)."""
+    from monai.transforms import Resize
+
+    check_photo(photo)
+    name = photo.stem
+    depth = estimate_depth(depth_model, photo)  # (W, H) at the photo's size
+    depth_path = out / f"{name}_depth.png"
+    write_depth_png(depth_path, depth)
+    item = {"image": str(photo)}
+    if curve_model["inputs"] != "rgb":
+        item["depth_relative"] = str(depth_path)
+    image = curve_model["preprocessing"](item)["image"]
+    with torch.inference_mode():
+        logits = curve_model["inferer"](image[None].to(curve_model["device"]), curve_model["network"])[0].float()
+    probability = torch.softmax(logits, 0)[1:].cpu()
+    size = tuple(int(s) for s in depth.shape)
+    mask = np.asarray(Resize(size, mode="bilinear")(probability)[0]) > 0.5
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    try:
+        morphology = measure_curve_mask(mask, spacing)
+        report = {"image": str(photo), **morphology.to_dict()}
+        points, labels = level_points(morphology.points)
+        summary = f"{morphology.description}; major Cobb {morphology.major_cobb_deg:.1f} deg, {morphology.severity}"
+        flat = curve_markups(points, spacing, name=f"{name} spine", labels=labels, description=summary)
+        z = surface_heights(points, depth, depth_range_mm)
+        lifted = curve_markups(points, spacing, f"{name} spine (3D)", labels, z_mm=z, description=summary)
+        report["markups"] = [
+            str(write_markups(out / f"{name}_curve.mrk.json", flat)),
+            str(write_markups(out / f"{name}_curve_3d.mrk.json", lifted)),
+        ]
+    except NoCurveFound as err:
+        report = {"image": str(photo), "curve_found": False, "reason": str(err), "markups": []}
+    report["overlay"] = str(out / f"{name}_overlay.png")
+    report["depth"] = str(depth_path)
+    _atomic_png(Path(report["overlay"]), overlay_morphology(rgb, report, mask.T))
+    text = json.dumps(report, indent=1)
+    atomic_write(out / f"{name}_report.json", lambda tmp: Path(tmp).write_text(text))
+    return report
+
+
+def _photos(sources: list[str]) -> list[Path]:
+    photos = []
+    for source in map(Path, sources):
+        if source.is_dir():
+            photos += sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+        else:
+            photos.append(source)
+    return photos
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.pipeline", description=__doc__.split("\n")[0])
+    parser.add_argument("photos", nargs="+", help="photo files or folders of photos (PNG / JPEG)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--spacing", type=float, default=1.0, help="millimetres per photo pixel (default 1)")
+    parser.add_argument("--depth-range-mm", type=float, default=None, help="the back's depth range for the 3D curve")
+    parser.add_argument("--depth-bundle", type=Path, default=None, help="default: bundles/back_depth_estimation")
+    parser.add_argument("--curve-bundle", type=Path, default=None, help="default: bundles/spine_curve_segmentation")
+    parser.add_argument("--curve-overrides", type=json.loads, default=None, help="JSON: curve train.yaml settings")
+    parser.add_argument("--depth-overrides", type=json.loads, default=None, help="JSON: depth inference.yaml settings")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    photos = _photos(args.photos)
+    if not photos:
+        parser.error(f"no photo ({', '.join(PHOTO_SUFFIXES)}) in {args.photos}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    depth_model = load_depth_model(args.depth_bundle, args.depth_overrides)
+    curve_model = load_curve_model(args.curve_bundle, args.curve_overrides)
+    results, failed = [], 0
+    for k, photo in enumerate(photos, 1):
+        try:
+            report = run_photo(photo, args.out, depth_model, curve_model, args.spacing, args.depth_range_mm)
+            results.append({k: report[k] for k in ("image", "curve_found") if k in report} | _headline(report))
+            logger.info("%d/%d %s: %s", k, len(photos), photo.name, results[-1].get("summary"))
+        except (FileNotFoundError, ValueError) as err:  # unreadable or wrong photo: said, and the others go on
+            failed += 1
+            results.append({"image": str(photo), "error": str(err)})
+            logger.error("%d/%d %s: %s", k, len(photos), photo.name, err)
+    text = json.dumps({"photos": results, "failed": failed}, indent=1)
+    atomic_write(args.out / "summary.json", lambda tmp: Path(tmp).write_text(text))
+    return 1 if failed else 0
+
+
+def _headline(report: dict) -> dict:
+    if not report.get("curve_found"):
+        return {"summary": report.get("reason", "no curve found")}
+    return {"summary": f"{report['description']}; major Cobb {report['major_cobb_deg']:.1f} deg, {report['severity']}"}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
