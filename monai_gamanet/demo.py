@@ -3,7 +3,12 @@
 1. generates the synthetic phantom dataset and its preview picture;
 2. trains the back_depth_estimation bundle briefly on it (``monai.bundle run``, the same command a user runs);
 3. evaluates the trained network on the test split (metrics table, pictures);
-4. runs inference on the test photos (16-bit PNG, NIfTI and colour preview per photo).
+4. runs inference on the test photos (16-bit PNG, NIfTI and colour preview per photo);
+5. trains the spine_curve_segmentation bundle briefly on RGB + the depth the trained depth model estimates
+   (computed once for every photo and cached);
+6. evaluates it on the test split (Table 4's metrics and the Cobb-angle figures);
+7. runs the whole pipeline on the held-out test photos (``monai_gamanet.pipeline``: depth, curve, report,
+   overlay, Slicer curves) and prints the report of one photo.
 
 Every bundle command is printed before it runs. The brief training (a few epochs at half resolution) shows the
 pipeline working end to end; it is far from a converged model.
@@ -12,21 +17,24 @@ pipeline working end to end; it is far from a converged model.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from monai_gamanet.bundle_runner import run_bundle
+from monai_gamanet.data.datalist import load_datalist
 from monai_gamanet.data.synthetic import generate_dataset
+from monai_gamanet.pipeline import main as pipeline
 
 __all__ = ["main"]
 
 logger = logging.getLogger("monai_gamanet.demo")
 
 
-def _bundle(configs: Sequence[str], **overrides: object) -> None:
-    """Run ``python -m monai.bundle run`` on the depth bundle's configs (the command is logged first)."""
-    run_bundle("back_depth_estimation", configs, overrides)
+def _bundle(configs: Sequence[str], bundle: str = "back_depth_estimation", **overrides: object) -> None:
+    """Run ``python -m monai.bundle run`` on a bundle's configs (the command is logged first)."""
+    run_bundle(bundle, configs, overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -37,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="generator processes")
     parser.add_argument("--epochs", type=int, default=3, help="brief training budget (epochs)")
     parser.add_argument("--size", type=int, nargs=2, default=(240, 120), metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--curve-epochs", type=int, default=5, help="brief training budget of the curve U-Net")
+    parser.add_argument(
+        "--curve-size", type=int, nargs=2, default=(256, 128), metavar=("HEIGHT", "WIDTH"), help="multiples of 16"
+    )
     parser.add_argument("--skip-training", action="store_true", help="only generate the phantom")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -63,6 +75,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     logger.info("step 4: depth for the test photos -> %s", root / "predictions")
     _bundle(["inference.yaml"], bundle_root=root, input=phantom / "datalist.json", spatial_size=common["spatial_size"])
     logger.info("pictures: %s, %s, %s", phantom / "preview.png", root / "eval" / "samples.png", root / "predictions")
+
+    curve_root = out / "spine_curve_segmentation"
+    curve = {
+        "bundle_root": curve_root,
+        "dataset_dir": phantom,
+        "spatial_size": [args.curve_size[1], args.curve_size[0]],
+        "depth_bundle_root": root,
+        "depth_overrides": {"spatial_size": common["spatial_size"]},  # the depth model as trained in step 2
+    }
+    logger.info(
+        "step 5: train the curve U-Net on RGB + estimated depth (%d epochs) -> %s", args.curve_epochs, curve_root
+    )
+    _bundle(["train.yaml"], "spine_curve_segmentation", **curve, epochs=args.curve_epochs)
+    logger.info("step 6: evaluate the curve U-Net on the test split -> %s", curve_root / "eval")
+    _bundle(["train.yaml", "evaluate.yaml"], "spine_curve_segmentation", **curve)
+    photos = [item["image"] for item in load_datalist(phantom / "datalist.json")["test"]]
+    reports = out / "pipeline"
+    logger.info("step 7: the whole pipeline on the %d held-out test photos -> %s", len(photos), reports)
+    pipeline_args = [*photos, "--out", str(reports), "--depth-bundle", str(root), "--curve-bundle", str(curve_root)]
+    pipeline_args += ["--spacing", str(_phantom_spacing(phantom, photos[0]))]
+    pipeline_args += ["--curve-overrides", json.dumps({"spatial_size": curve["spatial_size"]})]
+    pipeline_args += ["--depth-overrides", json.dumps({"spatial_size": common["spatial_size"]})]
+    pipeline(pipeline_args)
+    first = reports / f"{Path(photos[0]).stem}_report.json"
+    print(f"\nThe report of {Path(photos[0]).name} ({first}):\n{_short(json.loads(first.read_text()))}\n")
+    logger.info(
+        "pictures: %s (curve evaluation), %s/*_overlay.png (reports drawn); 3D Slicer curves: %s/*.mrk.json",
+        curve_root / "eval" / "samples.png", reports, reports,
+    )  # fmt: skip
+
+
+def _phantom_spacing(phantom: Path, photo: str) -> float:
+    """The phantom photo's millimetres per pixel, from its curve JSON (real photos: pass --spacing yourself)."""
+    return float(json.loads((phantom / "curves" / f"{Path(photo).stem}.json").read_text())["pixel_spacing_mm"])
+
+
+def _short(report: dict) -> str:
+    """The report without its long point list, for the console."""
+    shown = {k: v for k, v in report.items() if k != "points"}
+    if "points" in report:
+        shown["points"] = f"{len(report['points'])} points, C7 first: {report['points'][0]} ... {report['points'][-1]}"
+    return json.dumps(shown, indent=1)
 
 
 if __name__ == "__main__":

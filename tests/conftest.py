@@ -29,3 +29,17 @@ def datalist(phantom_dir: Path) -> dict:
 @pytest.fixture(scope="session")
 def curve_docs(phantom_dir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((phantom_dir / "curves").glob("*.json"))]
+
+
+@pytest.fixture(scope="session")
+def random_depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A depth bundle folder holding a random-weight GAMA-Net (sigmoid head): the estimated-depth path of the curve
+    stage without training the depth model first."""
+    import torch
+
+    from monai_gamanet.networks import create_depth_network
+
+    root = tmp_path_factory.mktemp("depth_bundle")
+    (root / "models").mkdir()
+    torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), root / "models" / "model.pt")
+    return root

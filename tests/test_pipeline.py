@@ -13,20 +13,11 @@ from monai.inferers import SimpleInferer
 from PIL import Image
 
 from monai_gamanet.depth_cache import load_depth_model
-from monai_gamanet.networks import create_depth_network
 from monai_gamanet.pipeline import main, run_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 CURVE_TRAIN = ROOT / "bundles" / "spine_curve_segmentation" / "configs" / "train.yaml"
 DEPTH_SMALL = {"spatial_size": [24, 48]}
-
-
-@pytest.fixture(scope="module")
-def depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("depth_bundle")
-    (root / "models").mkdir()
-    torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), root / "models" / "model.pt")
-    return root
 
 
 class GroundTruthCurve(torch.nn.Module):
@@ -42,7 +33,7 @@ class GroundTruthCurve(torch.nn.Module):
 
 
 def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
-    tmp_path: Path, phantom_dir: Path, datalist: dict, depth_bundle: Path
+    tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path
 ) -> None:
     entries = [e for split in datalist.values() for e in split]
     docs = [json.loads((phantom_dir / e["curve"]).read_text()) for e in entries]
@@ -58,7 +49,7 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
         "inputs": "rgbd",
         "device": torch.device("cpu"),
     }
-    depth_model = load_depth_model(depth_bundle, DEPTH_SMALL, "cpu")
+    depth_model = load_depth_model(random_depth_bundle, DEPTH_SMALL, "cpu")
     spacing = doc["pixel_spacing_mm"]
     report = run_photo(phantom_dir / entry["image"], tmp_path, depth_model, curve_model, spacing, 90.0)
     name = Path(entry["image"]).stem
@@ -79,7 +70,9 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
     assert "major Cobb" in flat["description"]
 
 
-def test_cli_reports_bad_files_and_goes_on(tmp_path: Path, phantom_dir: Path, datalist: dict, depth_bundle: Path):
+def test_cli_reports_bad_files_and_goes_on(
+    tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path
+):
     from monai.networks.nets import UNet
 
     curve = tmp_path / "curve_bundle"
@@ -92,7 +85,7 @@ def test_cli_reports_bad_files_and_goes_on(tmp_path: Path, phantom_dir: Path, da
     notes.write_text("not a photo")
     out = tmp_path / "out"
     photo = phantom_dir / datalist["test"][0]["image"]
-    args = [str(photo), str(bad), str(notes), "--out", str(out), "--depth-bundle", str(depth_bundle)]
+    args = [str(photo), str(bad), str(notes), "--out", str(out), "--depth-bundle", str(random_depth_bundle)]
     args += ["--curve-bundle", str(curve), "--curve-overrides", '{"spatial_size": [32, 64]}']
     args += ["--depth-overrides", json.dumps(DEPTH_SMALL)]
     assert main(args) == 1
@@ -104,4 +97,6 @@ def test_cli_reports_bad_files_and_goes_on(tmp_path: Path, phantom_dir: Path, da
     assert not list(out.glob("broken*")) and not list(out.glob("notes*"))  # nothing written for them
     assert not list(out.glob(".*"))  # no temporary file left behind
     with pytest.raises(FileNotFoundError, match="no trained curve model"):
-        main([str(photo), "--out", str(out), "--depth-bundle", str(depth_bundle), "--curve-bundle", str(tmp_path)])
+        main(
+            [str(photo), "--out", str(out), "--depth-bundle", str(random_depth_bundle), "--curve-bundle", str(tmp_path)]
+        )

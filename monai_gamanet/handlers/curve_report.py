@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 
+from monai_gamanet.handlers.report import EvaluationReport
 from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
 
@@ -62,7 +63,7 @@ def _pearson(a: list[float], b: list[float]) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-class CurveEvaluationReport:
+class CurveEvaluationReport(EvaluationReport):
     """Write ``metrics.json``, ``metrics.md`` and ``samples.png`` to ``output_dir`` when an evaluation completes.
 
     Args:
@@ -72,17 +73,11 @@ class CurveEvaluationReport:
     """
 
     def __init__(self, output_dir: str, name: str = "RGBD", n_pictures: int = 4) -> None:
-        self.output_dir, self.name, self.n_pictures = Path(output_dir), name, n_pictures
+        super().__init__(output_dir, name, n_pictures)
+
+    def reset(self, engine: Engine | None = None) -> None:
+        super().reset(engine)
         self.rows: list[dict] = []
-        self.pictures: list[list[np.ndarray]] = []
-
-    def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.STARTED, self.reset)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
-        engine.add_event_handler(Events.COMPLETED, self.write)
-
-    def reset(self, engine: Engine) -> None:
-        self.rows, self.pictures = [], []
 
     def collect(self, engine: Engine) -> None:
         from monai_gamanet.visualize import overlay_morphology

@@ -22,7 +22,7 @@ from monai_gamanet.metrics.depth import DEPTH_METRICS
 from monai_gamanet.utils import split_depth_label
 from monai_gamanet.visualize import colorize_depth, panel_grid
 
-__all__ = ["ALIGNED", "DepthEvaluationReport", "depth_metric_handlers", "metrics_markdown"]
+__all__ = ["ALIGNED", "DepthEvaluationReport", "EvaluationReport", "depth_metric_handlers", "metrics_markdown"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,37 @@ def _display(t: torch.Tensor) -> np.ndarray:
     return a[0].T if a.shape[0] == 1 else a.transpose(2, 1, 0)
 
 
-class DepthEvaluationReport:
+class EvaluationReport:
+    """What the bundles' evaluation reports share: collect at every iteration, write when the evaluation ends.
+
+    Subclasses implement ``collect`` and ``write`` and extend ``reset`` with what they collect.
+
+    Args:
+        output_dir: report folder.
+        name: row name of the table.
+        n_pictures: images drawn in ``samples.png``.
+    """
+
+    def __init__(self, output_dir: str, name: str, n_pictures: int = 4) -> None:
+        self.output_dir, self.name, self.n_pictures = Path(output_dir), name, n_pictures
+        self.reset()
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.STARTED, self.reset)
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
+        engine.add_event_handler(Events.COMPLETED, self.write)
+
+    def reset(self, engine: Engine | None = None) -> None:
+        self.pictures: list[list[np.ndarray]] = []
+
+    def collect(self, engine: Engine) -> None:
+        raise NotImplementedError
+
+    def write(self, engine: Engine) -> None:
+        raise NotImplementedError
+
+
+class DepthEvaluationReport(EvaluationReport):
     """Write the evaluation report when an evaluation completes, from the evaluator's MONAI metric handlers.
 
     Writes ``metrics.json`` (mean raw and aligned metrics, and every image's values named by its photo),
@@ -111,17 +141,11 @@ class DepthEvaluationReport:
     """
 
     def __init__(self, output_dir: str, name: str = "GAMA-Net", n_pictures: int = 4) -> None:
-        self.output_dir, self.name, self.n_pictures = Path(output_dir), name, n_pictures
+        super().__init__(output_dir, name, n_pictures)
+
+    def reset(self, engine: Engine | None = None) -> None:
+        super().reset(engine)
         self.images: list[str] = []
-        self.pictures: list[list[np.ndarray]] = []
-
-    def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.STARTED, self.reset)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
-        engine.add_event_handler(Events.COMPLETED, self.write)
-
-    def reset(self, engine: Engine) -> None:
-        self.images, self.pictures = [], []
 
     def collect(self, engine: Engine) -> None:
         for sample in engine.state.output:

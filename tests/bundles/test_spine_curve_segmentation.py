@@ -15,7 +15,6 @@ from monai.transforms import Flipd
 
 from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.morphology import measure_curve_mask
-from monai_gamanet.networks import create_depth_network
 
 BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "spine_curve_segmentation"
 CONFIGS = BUNDLE / "configs"
@@ -27,15 +26,6 @@ def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", TRAIN, *args]
     cmd += ["--logging_file", str(CONFIGS / "logging.conf")]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A depth bundle folder holding a (random-weight) GAMA-Net: the estimated-depth path, without its training."""
-    root = tmp_path_factory.mktemp("depth_bundle")
-    (root / "models").mkdir()
-    torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), root / "models" / "model.pt")
-    return root
 
 
 def test_rgb_input_trains_without_a_depth_model_and_evaluates(tmp_path: Path) -> None:
@@ -69,8 +59,8 @@ def test_rgb_input_trains_without_a_depth_model_and_evaluates(tmp_path: Path) ->
     assert (tmp_path / "eval" / "samples.png").is_file() and (tmp_path / "eval" / "dice_raw.csv").is_file()
 
 
-def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, depth_bundle: Path) -> None:
-    args = ["--inputs", "rgbd", "--epochs", "1", "--depth_bundle_root", str(depth_bundle), *TINY]
+def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, random_depth_bundle: Path) -> None:
+    args = ["--inputs", "rgbd", "--epochs", "1", "--depth_bundle_root", str(random_depth_bundle), *TINY]
     args += ["--depth_overrides", "{'spatial_size': [24, 48]}"]
     first = _cli("--bundle_root", str(tmp_path), *args)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
