@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from monai.bundle import ConfigParser
+from monai.bundle import ConfigParser, ckpt_export, verify_net_in_out
 from monai.transforms import Flipd
 
 from monai_gamanet.metrics.curve import CURVE_METRICS
@@ -73,6 +73,16 @@ def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, random_depth_bundl
     state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
     first_conv = next(v for k, v in state.items() if v.ndim == 4)
     assert first_conv.shape[1] == 4  # R, G, B, D
+    # MONAI's own bundle tools on it: input/output check against metadata.json, TorchScript export
+    meta, small = str(CONFIGS / "metadata.json"), {"spatial_size": [32, 64], "bundle_root": str(tmp_path)}
+    verify_net_in_out(net_id="network_def", meta_file=meta, config_file=TRAIN, device="cpu", **small)
+    ts_path = tmp_path / "models" / "model.ts"
+    ckpt_export(
+        net_id="network_def", filepath=str(ts_path), ckpt_file=str(tmp_path / "models" / "model.pt"),
+        meta_file=meta, config_file=TRAIN, **small,
+    )  # fmt: skip
+    exported = torch.jit.load(str(ts_path))
+    assert exported(torch.rand(1, 4, 32, 64)).shape == (1, 2, 32, 64)
 
 
 def test_depth_only_from_ground_truth_is_explicit_and_one_channel(tmp_path: Path) -> None:
@@ -114,3 +124,23 @@ def test_horizontal_flip_mirrors_image_and_label_and_the_report_follows(phantom_
     side = {"left": "right", "right": "left"}
     assert [c["convex"] for c in mirrored.curves] == [side[c["convex"]] for c in report.curves]
     assert mirrored.major_cobb_deg == pytest.approx(report.major_cobb_deg, abs=0.5)
+
+
+def test_multi_gpu_config_under_torchrun_on_cpu(tmp_path: Path) -> None:
+    """multi_gpu_train.yaml with 2 gloo processes on the CPU (RGB input: no depth model needed)."""
+    import os
+
+    from monai_gamanet.data.synthetic import generate_dataset
+
+    data = tmp_path / "data"
+    generate_dataset(data, 20, seed=2, height=128, width=64, preview=False)  # 16 / 2 / 2: a sample per rank
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "monai.bundle"]
+    cmd += ["run", "--config_file", f"['{TRAIN}','{CONFIGS / 'multi_gpu_train.yaml'}']", "--bundle_root", str(tmp_path)]
+    cmd += ["--dataset_dir", str(data), "--inputs", "rgb", "--epochs", "1", "--spatial_size", "[64, 128]"]
+    cmd += ["--batch_size", "2", "--num_workers", "0", "--logging_file", str(CONFIGS / "logging.conf")]
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (tmp_path / "models" / "last.pt").is_file()
+    assert result.stdout.count("Epoch: 1/1, Iter: 4/4") == 1 and "val_dice" in result.stdout  # rank 0 logs
