@@ -1,4 +1,5 @@
-"""Run a bundle of this repository through MONAI's own entry point, ``python -m monai.bundle run``, in a new process.
+"""Run a bundle of this repository through MONAI's own entry point, ``python -m monai.bundle run``, in a new process,
+or load one of its trained networks in this one.
 
 The demo and the paper-tables experiment both run the bundles exactly as a user would from the shell (a new
 process per command, so each run starts from a clean state and its memory is returned when it ends); this is
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["BUNDLES", "bundle_command", "run_bundle"]
+__all__ = ["BUNDLES", "bundle_command", "load_trained_network", "run_bundle"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +71,47 @@ def run_bundle(
     if result.returncode:
         where = f"; see {log_file}" if log_file else ""
         raise RuntimeError(f"bundle run failed (exit {result.returncode}): {shlex.join(cmd)}{where}")
+
+
+def load_trained_network(
+    bundle: str,
+    config: str,
+    what: str,
+    bundle_root: str | Path | None = None,
+    overrides: Mapping[str, object] | None = None,
+    device: object = None,
+):
+    """A bundle's trained network, built by the bundle's own config and loaded strictly from ``models/model.pt``.
+
+    Args:
+        bundle: folder name under ``bundles/``.
+        config: the config file that defines ``network_def`` and what the caller reads (e.g. ``"inference.yaml"``).
+        what: the model's name in the error message ("depth", "curve").
+        bundle_root: the trained bundle folder (default: the repository's ``bundles/<bundle>``).
+        overrides: config settings the model was trained with, when not the defaults.
+        device: where to run it (default: the config's ``device``, a GPU when there is one).
+
+    Returns:
+        the config parser (for the caller's other keys), the network in eval mode on its device, the weights' path.
+
+    Raises:
+        FileNotFoundError: no trained model (the message says which bundle to train).
+    """
+    import torch
+    from monai.bundle import ConfigParser
+
+    root = Path(bundle_root) if bundle_root is not None else BUNDLES / bundle
+    weights = root / "models" / "model.pt"
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"no trained {what} model at {weights}: train the {bundle} bundle first (its configs/train.yaml)"
+        )
+    parser = ConfigParser()
+    parser.read_config(str(BUNDLES / bundle / "configs" / config))
+    parser.update({"bundle_root": str(root), **(overrides or {})})
+    if device is not None:
+        parser.update({"device": f"$torch.device('{torch.device(device)}')"})
+    device = parser.get_parsed_content("device")
+    network = parser.get_parsed_content("network_def").to(device)
+    network.load_state_dict(torch.load(weights, map_location=device, weights_only=True), strict=True)
+    return parser, network.eval(), weights

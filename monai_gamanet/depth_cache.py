@@ -113,30 +113,16 @@ def load_depth_model(bundle_root: str | Path | None = None, overrides: dict | No
     Raises:
         FileNotFoundError: no trained model in the bundle.
     """
-    from monai.bundle import ConfigParser
+    from monai_gamanet.bundle_runner import load_trained_network
 
-    from monai_gamanet.bundle_runner import BUNDLES
-
-    root = Path(bundle_root) if bundle_root is not None else BUNDLES / "back_depth_estimation"
-    weights = root / "models" / "model.pt"
-    if not weights.is_file():
-        raise FileNotFoundError(
-            f"no trained depth model at {weights}: train the back_depth_estimation bundle first "
-            "(its configs/train.yaml)"
-        )
-    parser = ConfigParser()
-    parser.read_config(str(BUNDLES / "back_depth_estimation" / "configs" / "inference.yaml"))
-    parser.update({"bundle_root": str(root), **(overrides or {})})
-    if device is not None:
-        parser.update({"device": f"$torch.device('{torch.device(device)}')"})
-    device = parser.get_parsed_content("device")
-    network = parser.get_parsed_content("network")
-    network.load_state_dict(torch.load(weights, map_location=device, weights_only=True), strict=True)
+    parser, network, weights = load_trained_network(
+        "back_depth_estimation", "inference.yaml", "depth", bundle_root, overrides, device
+    )
     return {
-        "network": network.eval(),
+        "network": network,
         "preprocessing": parser.get_parsed_content("preprocessing"),
         "inferer": parser.get_parsed_content("inferer"),
-        "device": device,
+        "device": parser.get_parsed_content("device"),
         "weights": weights,
         "settings": {k: parser.get_parsed_content(k) for k in ("network_name", "output_activation", "spatial_size")},
     }

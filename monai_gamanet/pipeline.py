@@ -47,30 +47,17 @@ logger = logging.getLogger("monai_gamanet.pipeline")
 
 def load_curve_model(bundle_root: str | Path | None = None, overrides: dict | None = None, device=None) -> dict:
     """The trained curve bundle's U-Net (strict weights, eval mode), its preprocessing, inputs and inferer."""
-    from monai.bundle import ConfigParser
+    from monai_gamanet.bundle_runner import load_trained_network
 
-    from monai_gamanet.bundle_runner import BUNDLES
-
-    root = Path(bundle_root) if bundle_root is not None else BUNDLES / "spine_curve_segmentation"
-    weights = root / "models" / "model.pt"
-    if not weights.is_file():
-        raise FileNotFoundError(
-            f"no trained curve model at {weights}: train the spine_curve_segmentation bundle first (configs/train.yaml)"
-        )
-    parser = ConfigParser()
-    parser.read_config(str(BUNDLES / "spine_curve_segmentation" / "configs" / "train.yaml"))
-    parser.update({"bundle_root": str(root), **(overrides or {})})
-    if device is not None:
-        parser.update({"device": f"$torch.device('{torch.device(device)}')"})
-    device = parser.get_parsed_content("device")
-    network = parser.get_parsed_content("network_def").to(device)
-    network.load_state_dict(torch.load(weights, map_location=device, weights_only=True), strict=True)
+    parser, network, _ = load_trained_network(
+        "spine_curve_segmentation", "train.yaml", "curve", bundle_root, overrides, device
+    )
     return {
-        "network": network.eval(),
+        "network": network,
         "preprocessing": parser.get_parsed_content("preprocessing"),
         "inferer": parser.get_parsed_content("train#inferer"),
         "inputs": parser.get_parsed_content("inputs"),
-        "device": device,
+        "device": parser.get_parsed_content("device"),
     }
 
 

@@ -80,7 +80,7 @@ class CurveEvaluationReport(EvaluationReport):
         self.rows: list[dict] = []
 
     def collect(self, engine: Engine) -> None:
-        from monai_gamanet.visualize import overlay_morphology
+        from monai_gamanet.visualize import overlay_curve, overlay_morphology
 
         batch = engine.state.batch if isinstance(engine.state.batch, list) else [{}] * len(engine.state.output)
         for item, sample in zip(batch, engine.state.output, strict=True):  # the batch keeps the curve JSON's path
@@ -108,7 +108,7 @@ class CurveEvaluationReport(EvaluationReport):
                 photo = a[:3].transpose(2, 1, 0) if a.shape[0] >= 3 else np.repeat(a[:1].transpose(2, 1, 0), 3, -1)
                 photo = (np.clip(photo, 0, 1) * 255).astype(np.uint8)
                 truth = sample["label"][1].detach().cpu().numpy().T
-                self.pictures.append([overlay_morphology(photo, report, mask.T), _tint(photo, truth)])
+                self.pictures.append([overlay_morphology(photo, report, mask.T), overlay_curve(photo, truth)])
 
     def write(self, engine: Engine) -> None:
         from monai_gamanet.visualize import panel_grid
@@ -152,12 +152,6 @@ class CurveEvaluationReport(EvaluationReport):
             "curve_type_accuracy": float(np.mean([r.get("curve_type") == r["true_curve_type"] for r in scored])),
             "no_curve_found": float(len(scored) - len(found)),
         }
-
-
-def _tint(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from monai_gamanet.visualize import overlay_curve
-
-    return overlay_curve(photo, mask)
 
 
 def curve_markdown(rows: dict[str, dict[str, float]]) -> str:
