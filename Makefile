@@ -27,8 +27,8 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check monai_gamanet tests benchmarks
-	$(PY) -m ruff format --check monai_gamanet tests benchmarks
+	$(PY) -m ruff check monai_gamanet tests benchmarks apps
+	$(PY) -m ruff format --check monai_gamanet tests benchmarks apps
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache

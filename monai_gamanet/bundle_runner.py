@@ -14,10 +14,11 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["BUNDLES", "bundle_command", "load_trained_network", "run_bundle"]
+__all__ = ["BUNDLES", "ReloadingModel", "bundle_command", "load_trained_network", "run_bundle"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,3 +116,34 @@ def load_trained_network(
     network = parser.get_parsed_content("network_def").to(device)
     network.load_state_dict(torch.load(weights, map_location=device, weights_only=True), strict=True)
     return parser, network.eval(), weights
+
+
+class ReloadingModel:
+    """A trained bundle's model for a server: loaded on first use per device, loaded again when its weights change.
+
+    ``loader(bundle_root, overrides, device)`` builds the model (e.g.
+    :func:`monai_gamanet.depth_cache.load_depth_model`, :func:`monai_gamanet.pipeline.load_curve_model`: the bundle's
+    own config, weights loaded strictly). The weights
+    file's modification time and size are checked on every :meth:`get`: a model retrained and swapped in on disk
+    (``os.replace``) serves the next request without a restart, as MONAI Label's own infer tasks do.
+    """
+
+    def __init__(self, loader, bundle_root: str | Path, overrides: Mapping[str, object] | None = None) -> None:
+        self.loader, self.bundle_root, self.overrides = loader, Path(bundle_root), dict(overrides or {})
+        self.weights = self.bundle_root / "models" / "model.pt"
+        self._cache: dict[str, tuple[tuple[int, int], object]] = {}
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        return self.weights.is_file()
+
+    def get(self, device: str):
+        """The model on ``device`` ("cpu", "cuda", "cuda:1"), loaded again if the weights changed since."""
+        with self._lock:
+            stat = self.weights.stat()  # FileNotFoundError when the bundle has no trained model
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            cached = self._cache.get(device)
+            if cached is None or cached[0] != stamp:
+                logger.info("loading %s on %s", self.weights, device)
+                self._cache[device] = (stamp, self.loader(self.bundle_root, self.overrides, device))
+            return self._cache[device][1]

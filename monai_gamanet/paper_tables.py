@@ -71,7 +71,20 @@ from monai_gamanet.data.synthetic import generate_dataset, generate_sample
 from monai_gamanet.handlers.report import ALIGNED, ALIGNED_COLUMNS, header, metrics_markdown
 from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
 
-__all__ = ["RUNS", "TABLES", "best_rows", "main", "paired_differences", "reference_rows", "summarize"]
+__all__ = [
+    "RUNS",
+    "TABLES",
+    "best_rows",
+    "main",
+    "paired_differences",
+    "per_image",
+    "plateau",
+    "reference_rows",
+    "run_minutes",
+    "summarize",
+    "train_and_evaluate",
+    "validation_curve",
+]
 
 logger = logging.getLogger("monai_gamanet.paper_tables")
 
@@ -148,7 +161,6 @@ def _last_epoch(root: Path) -> int:
 
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_VAL = re.compile(r"Epoch\[(\d+)\] Metrics -- .*val_delta1: ([0-9.]+)")
 
 
 def run_minutes(root: Path) -> float:
@@ -164,19 +176,20 @@ def run_minutes(root: Path) -> float:
     return sum(b - a for a, b in zip(seconds, seconds[1:], strict=False) if b - a < 600) / 60
 
 
-def validation_curve(root: Path) -> list[float]:
-    """Validation delta1 after each epoch, from the run's log (the last value logged for each epoch)."""
+def validation_curve(root: Path, metric: str = "delta1") -> list[float]:
+    """Validation ``val_<metric>`` after each epoch, from the run's log (the last value logged for each epoch)."""
     curve: dict[int, float] = {}
     if not (root / "log.txt").is_file():
         return []
+    pattern = re.compile(rf"Epoch\[(\d+)\] Metrics -- .*val_{metric}: ([0-9.]+)")
     for line in (root / "log.txt").read_text().splitlines():
-        if m := _VAL.search(line):
+        if m := pattern.search(line):
             curve[int(m.group(1))] = float(m.group(2))
     return [curve[e] for e in sorted(curve)]
 
 
 def plateau(curve: list[float]) -> float:
-    """Mean validation delta1 over the last third of the epochs minus the mean over the middle third.
+    """Mean validation metric over the last third of the epochs minus the mean over the middle third.
 
     Near 0 (or negative): the run has stopped improving; clearly positive: it was still learning.
     """
@@ -249,7 +262,8 @@ def reference_rows(dataset: Path, size: tuple[int, int], percentiles: list[float
     }
 
 
-def _per_image(metrics: dict) -> dict[str, dict[str, float]]:
+def per_image(metrics: dict) -> dict[str, dict[str, float]]:
+    """An evaluation's per-image rows keyed by photo file name (the key that pairs two runs' rows)."""
     return {Path(r["image"]).name: r for r in metrics.get("per_image", [])}
 
 
@@ -326,11 +340,9 @@ def _threads(args: argparse.Namespace) -> int | None:
 
 def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict:
     """Train (or continue) and evaluate one run of one seed; returns its ``eval/metrics.json``."""
-    root = out / name
-    metrics = root / "eval" / "metrics.json"
     threads = _threads(args)
     common = {
-        "bundle_root": str(root),
+        "bundle_root": str(out / name),
         "dataset_dir": str(dataset),
         "spatial_size": [args.size[1], args.size[0]],  # (W, H) in MONAI's axis order
         "seed": seed,
@@ -340,38 +352,54 @@ def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Names
         **({"shared_cache": str(out / "cache")} if getattr(args, "shared_cache", False) else {}),
         **run_overrides(name, args),
     }
-    log = root / "log.txt"
-    if _last_epoch(root) < args.epochs:
+    return train_and_evaluate(BUNDLE, common, args.epochs, threads, f"{name} (seed {seed})")
+
+
+def train_and_evaluate(bundle: str, overrides: dict, epochs: int, threads: int | None, label: str) -> dict:
+    """Train the bundle run in ``overrides["bundle_root"]`` to ``epochs`` (continuing it where it stopped) and
+    evaluate it (``train.yaml`` + ``evaluate.yaml``) unless already done; returns its ``eval/metrics.json``.
+
+    The run's output is appended to ``<bundle_root>/log.txt``; a finished, evaluated run is not repeated.
+    """
+    root = Path(overrides["bundle_root"])
+    metrics, log = root / "eval" / "metrics.json", root / "log.txt"
+    if _last_epoch(root) < epochs:
         metrics.unlink(missing_ok=True)
-        logger.info("%s (seed %d): training to epoch %d", name, seed, args.epochs)
-        run_bundle(BUNDLE, ["train.yaml"], {**common, "epochs": args.epochs}, log, threads)
+        logger.info("%s: training to epoch %d", label, epochs)
+        run_bundle(bundle, ["train.yaml"], {**overrides, "epochs": epochs}, log, threads)
     if not metrics.is_file():
-        run_bundle(BUNDLE, ["train.yaml", "evaluate.yaml"], common, log, threads)
-        logger.info("%s (seed %d): trained and evaluated, %.1f min so far", name, seed, run_minutes(root))
+        run_bundle(bundle, ["train.yaml", "evaluate.yaml"], overrides, log, threads)
+        logger.info("%s: trained and evaluated, %.1f min so far", label, run_minutes(root))
     return json.loads(metrics.read_text())
 
 
-def summarize(per_seed: dict[int, dict[str, dict[str, float]]]) -> tuple[dict, dict]:
-    """Mean and (with two or more seeds) sample standard deviation over seeds, per run and metric."""
+def summarize(
+    per_seed: dict[int, dict[str, dict[str, float]]], metrics: list[str] | tuple[str, ...] | None = None
+) -> tuple[dict, dict]:
+    """Mean and (with two or more seeds) sample standard deviation over seeds, per run and metric (default
+    :data:`COLUMNS`)."""
     names = {name for runs in per_seed.values() for name in runs}
     mean, sd = {}, {}
     for name in names:
         seeds = [s for s in per_seed if name in per_seed[s]]
-        columns = [m for m in COLUMNS if all(m in per_seed[s][name] for s in seeds)]
+        columns = [m for m in (metrics or COLUMNS) if all(m in per_seed[s][name] for s in seeds)]
         values = {m: [per_seed[s][name][m] for s in seeds] for m in columns}
         mean[name] = {m: statistics.fmean(v) for m, v in values.items()}
         if len(seeds) > 1:
-            sd[name] = {m: statistics.stdev(v) for m, v in values.items()}
+            sd[name] = {m: statistics.stdev(v) if all(map(math.isfinite, v)) else math.nan for m, v in values.items()}
     return mean, sd
 
 
-def paired_differences(a: list[dict[str, dict]], b: list[dict[str, dict]]) -> dict[str, tuple[float, float, int]]:
+def paired_differences(
+    a: list[dict[str, dict]], b: list[dict[str, dict]], metrics: tuple[str, ...] = PAIRED
+) -> dict[str, tuple[float, float, int]]:
     """Per-image differences ``a - b`` over the photos both runs scored, one dict of per-image rows per seed.
 
-    Returns, per metric of :data:`PAIRED`, (mean difference, its standard error, number of photos).
+    Returns, per metric of ``metrics`` (default :data:`PAIRED`), (mean difference, its standard error, number of
+    photos).
     """
     out = {}
-    for m in PAIRED:
+    for m in metrics:
         diffs = [
             ra[img][m] - rb[img][m]
             for ra, rb in zip(a, b, strict=True)
@@ -448,7 +476,7 @@ def write_tables(
             if not both:
                 continue
             diff = paired_differences(
-                [_per_image(results[s][ref]) for s in both], [_per_image(results[s][run]) for s in both]
+                [per_image(results[s][ref]) for s in both], [per_image(results[s][run]) for s in both]
             )
             cells = [f"{d[0]:+.4f} ± {d[1]:.4f}" if (d := diff.get(m)) else "-" for m in PAIRED]
             n = max((d[2] for d in diff.values()), default=0)

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from monai_gamanet import uploads
 from monai_gamanet.data.datalist import PHOTO_SUFFIXES
 from monai_gamanet.data.files import atomic_write
 from monai_gamanet.depth_cache import estimate_depth, load_depth_model, write_depth_png
@@ -40,7 +41,7 @@ from monai_gamanet.markups import curve_markups, level_points, surface_heights, 
 from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
 from monai_gamanet.visualize import overlay_morphology
 
-__all__ = ["check_photo", "load_curve_model", "run_photo", "main"]
+__all__ = ["check_photo", "curve_probability", "describe_curve", "load_curve_model", "run_photo", "main"]
 
 logger = logging.getLogger("monai_gamanet.pipeline")
 
@@ -62,62 +63,77 @@ def load_curve_model(bundle_root: str | Path | None = None, overrides: dict | No
 
 
 def check_photo(path: Path) -> None:
-    """Refuse, before anything is written for it, a file that is not a readable RGB or grey photo.
+    """Refuse, before anything is written for it, a file that is not a readable RGB or grey photo
+    (:func:`monai_gamanet.uploads.check_photo`).
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: not a PNG / JPEG, or not a readable image (corrupt, or another kind of file).
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"photo not found: {path}")
-    if path.suffix.lower() not in PHOTO_SUFFIXES:
-        raise ValueError(f"{path.name} is not a photo: expected {', '.join(PHOTO_SUFFIXES)}.")
-    try:
-        with Image.open(path) as img:
-            img.verify()
-    except Exception as err:  # PIL raises many types; all mean "not a readable image"
-        raise ValueError(f"{path.name} is not a readable image (corrupt or not an image file).") from err
+    uploads.check_photo(path, grey_ok=True)
 
 
 def _atomic_png(path: Path, picture: np.ndarray) -> None:
     atomic_write(path, lambda tmp: Image.fromarray(picture).save(tmp, format="PNG"))
 
 
+def curve_probability(photo: str | Path, depth_png: str | Path | None, curve_model: dict) -> np.ndarray:
+    """The curve U-Net's probability of the curve class (W, H) at the photo's own size.
+
+    ``depth_png`` is the estimated relative depth as a 16-bit PNG (the format the network was trained on, written
+    by :func:`~monai_gamanet.depth_cache.write_depth_png`); unused when the model takes RGB only.
+    """
+    from monai.transforms import Resize
+
+    item = {"image": str(photo)}
+    if curve_model["inputs"] != "rgb":
+        item["depth_relative"] = str(depth_png)
+    image = curve_model["preprocessing"](item)["image"]
+    with torch.inference_mode():
+        logits = curve_model["inferer"](image[None].to(curve_model["device"]), curve_model["network"])[0].float()
+    probability = torch.softmax(logits, 0)[1:].cpu()
+    size = tuple(int(s) for s in image.meta["spatial_shape"])  # the photo's own (W, H)
+    return np.asarray(Resize(size, mode="bilinear")(probability)[0])
+
+
+def describe_curve(
+    mask: np.ndarray, depth: np.ndarray, name: str, spacing: float = 1.0, depth_range_mm=None
+) -> tuple[dict, dict | None, dict | None]:
+    """Measure a curve mask (W, H): the report (plain Python types) and the two Slicer markups (flat, on the back).
+
+    A mask without a curve gives ``{"curve_found": False, "reason": ...}`` and no markups.
+    """
+    try:
+        morphology = measure_curve_mask(mask, spacing)
+    except NoCurveFound as err:
+        return {"curve_found": False, "reason": str(err)}, None, None
+    report = morphology.to_dict()
+    points, labels = level_points(morphology.points)
+    summary = f"{morphology.description}; major Cobb {morphology.major_cobb_deg:.1f} deg, {morphology.severity}"
+    flat = curve_markups(points, spacing, name=f"{name} spine", labels=labels, description=summary)
+    z = surface_heights(points, depth, depth_range_mm)
+    lifted = curve_markups(points, spacing, f"{name} spine (3D)", labels, z_mm=z, description=summary)
+    return report, flat, lifted
+
+
 def run_photo(
     photo: Path, out: Path, depth_model: dict, curve_model: dict, spacing: float = 1.0, depth_range_mm=None
 ) -> dict:
     """Run the whole pipeline on one photo; returns its report (also written as ``NAME_report.json``)."""
-    from monai.transforms import Resize
-
     check_photo(photo)
     name = photo.stem
     depth = estimate_depth(depth_model, photo)  # (W, H) at the photo's size
     depth_path = out / f"{name}_depth.png"
     write_depth_png(depth_path, depth)
-    item = {"image": str(photo)}
-    if curve_model["inputs"] != "rgb":
-        item["depth_relative"] = str(depth_path)
-    image = curve_model["preprocessing"](item)["image"]
-    with torch.inference_mode():
-        logits = curve_model["inferer"](image[None].to(curve_model["device"]), curve_model["network"])[0].float()
-    probability = torch.softmax(logits, 0)[1:].cpu()
-    size = tuple(int(s) for s in depth.shape)
-    mask = np.asarray(Resize(size, mode="bilinear")(probability)[0]) > 0.5
+    mask = curve_probability(photo, depth_path, curve_model) > 0.5
     rgb = np.asarray(Image.open(photo).convert("RGB"))
-    try:
-        morphology = measure_curve_mask(mask, spacing)
-        report = {"image": str(photo), **morphology.to_dict()}
-        points, labels = level_points(morphology.points)
-        summary = f"{morphology.description}; major Cobb {morphology.major_cobb_deg:.1f} deg, {morphology.severity}"
-        flat = curve_markups(points, spacing, name=f"{name} spine", labels=labels, description=summary)
-        z = surface_heights(points, depth, depth_range_mm)
-        lifted = curve_markups(points, spacing, f"{name} spine (3D)", labels, z_mm=z, description=summary)
+    described, flat, lifted = describe_curve(mask, depth, name, spacing, depth_range_mm)
+    report = {"image": str(photo), **described, "markups": []}
+    if flat is not None:
         report["markups"] = [
             str(write_markups(out / f"{name}_curve.mrk.json", flat)),
             str(write_markups(out / f"{name}_curve_3d.mrk.json", lifted)),
         ]
-    except NoCurveFound as err:
-        report = {"image": str(photo), "curve_found": False, "reason": str(err), "markups": []}
     report["overlay"] = str(out / f"{name}_overlay.png")
     report["depth"] = str(depth_path)
     _atomic_png(Path(report["overlay"]), overlay_morphology(rgb, report, mask.T))

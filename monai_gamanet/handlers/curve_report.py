@@ -87,6 +87,8 @@ class CurveEvaluationReport(EvaluationReport):
             image = sample["image"]
             source = str(getattr(image, "meta", {}).get("filename_or_obj", f"image {len(self.rows)}"))
             row: dict = {"image": source}
+            if hasattr(sample.get("label"), "meta"):  # the photo's label: the same name whatever the inputs
+                row["label"] = str(sample["label"].meta.get("filename_or_obj", ""))
             mask = sample["pred"][1].detach().cpu().numpy()  # (W, H) curve channel of the one-hot prediction
             curve = item.get("curve")
             doc = json.loads(Path(curve).read_text()) if isinstance(curve, str) and Path(curve).is_file() else None

@@ -1,0 +1,24 @@
+"""``back_depth``: the back_depth_estimation bundle's GAMA-Net, served from its bundle folder (no copy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monailabel.interfaces.config import TaskConfig
+
+from lib.infers.spine_curve import BackDepth
+
+
+class BackDepthConfig(TaskConfig):
+    """The depth model (type "others": not listed by Slicer; fetched with the client or curl, see the README)."""
+
+    def init(self, name: str, model_dir: str, conf: dict[str, str], planner: Any, **kwargs) -> None:
+        super().init(name, model_dir, conf, planner, **kwargs)
+        self.models = kwargs["models"]
+        self.path = str(self.models.depth.weights)
+
+    def infer(self) -> dict:
+        return {self.name: BackDepth(self.models.depth)}
+
+    def trainer(self):
+        return None  # training of the depth model through the app: not yet (issue 10, item 3)

@@ -1,0 +1,147 @@
+"""The studies folder, checked before anything is written: MONAI Label's ``LocalDatastore`` with validated uploads.
+
+MONAI Label 0.8.5 joins the image id, file suffix and label tag to the studies folder unchecked and stores whatever
+bytes arrive. :class:`SafeDatastore` refuses, before a byte is written (each a 4xx :class:`Refused` naming the
+problem): ids and tags that are not plain names (:func:`monai_gamanet.uploads.check_name`: no ``..``, slashes or
+absolute paths), photos that are not readable RGB PNG / JPEG under the pixel cap, an id already taken, labels for an
+unknown photo, curve labels that are not a one-slice integer mask of the photo's size with few classes (read from
+PNG, one-slice NIfTI or NRRD, or Slicer's ``.seg.nrrd``; the curve taken by segment name), and depth labels that are
+not 16-bit PNGs of the photo's size. A curve label is stored as a 0/1 PNG (what training reads), depth as sent.
+
+Layout: photos at the top of the studies folder (every image file there is a study), labels under
+``labels/<tag>/`` (``final``: curves corrected in Slicer; ``original``: saved predictions; ``depth``: depth
+ground truth in millimetres, 16-bit, 0 = no measurement).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import HTTPException
+from monailabel.datastore.local import LocalDatastore
+from PIL import Image
+
+from monai_gamanet.uploads import (
+    MAX_PIXELS,
+    PHOTO_SUFFIXES,
+    UploadError,
+    check_name,
+    check_photo,
+    read_curve_label,
+    suffix_of,
+)
+
+logger = logging.getLogger(__name__)
+
+DEPTH_TAG = "depth"
+EXTENSIONS = ("*.png", "*.jpg", "*.jpeg")
+
+
+class Refused(HTTPException):
+    """A request refused with a 4xx status and a message naming the problem (FastAPI answers it as such)."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+
+
+def upload_status(err: UploadError) -> int:
+    text = str(err)
+    return 413 if "over the limit" in text else 415 if "expected ." in text and "is not a" in text else 400
+
+
+class SafeDatastore(LocalDatastore):
+    """``LocalDatastore`` over the studies folder (PNG / JPEG photos) that validates every write first.
+
+    Args:
+        studies: the studies folder.
+        max_pixels: largest photo accepted (width x height).
+        read_only: MONAI Label's read-only mode (no labels saved).
+    """
+
+    def __init__(self, studies: str, max_pixels: int = MAX_PIXELS, read_only: bool = False) -> None:
+        super().__init__(studies, extensions=EXTENSIONS, auto_reload=False, read_only=read_only)
+        self.max_pixels = max_pixels
+
+    # ---- checks -------------------------------------------------------------------------------------------------
+
+    def checked_id(self, image_id: object, must_exist: bool = True) -> str:
+        try:
+            image_id = check_name(image_id, "image id")
+        except UploadError as err:
+            raise Refused(400, str(err)) from err
+        if must_exist and image_id not in self._datastore.objects:
+            raise Refused(404, f"no photo with id '{image_id}' in the studies folder.")
+        return image_id
+
+    def photo_size(self, image_id: str) -> tuple[int, int]:
+        with Image.open(self.get_image_uri(image_id)) as img:
+            return img.width, img.height
+
+    # ---- writes -------------------------------------------------------------------------------------------------
+
+    def add_image(self, image_id: str, image_filename: str, image_info: dict[str, Any]) -> str:
+        try:
+            suffix = suffix_of(image_filename, PHOTO_SUFFIXES)
+            image_id = image_id or Path(image_filename).name[: -len(suffix)]
+            image_id = self.checked_id(image_id, must_exist=False)
+            if image_id in self._datastore.objects:
+                raise Refused(409, f"a photo with id '{image_id}' exists already; choose another id.")
+            check_photo(image_filename, self.max_pixels, name=f"{image_id}{suffix}")
+        except UploadError as err:
+            raise Refused(upload_status(err), str(err)) from err
+        info = {k: v for k, v in (image_info or {}).items() if k in ("user", "client_id")}
+        return super().add_image(image_id, image_filename, info)
+
+    def save_label(self, image_id: str, label_filename: str, label_tag: str, label_info: dict[str, Any]) -> str:
+        image_id = self.checked_id(image_id)
+        try:
+            label_tag = check_name(label_tag, "label tag")
+        except UploadError as err:
+            raise Refused(400, str(err)) from err
+        size = self.photo_size(image_id)
+        label_info = dict(label_info or {})
+        segments = label_info.get("label_info")
+        segments = [s for s in segments if isinstance(s, dict)] if isinstance(segments, list) else None
+        try:
+            if label_tag == DEPTH_TAG:
+                check_depth_label(label_filename, size)
+                return super().save_label(image_id, label_filename, label_tag, _plain(label_info))
+            shown = f"{image_id}_label{''.join(Path(label_filename).suffixes)}"  # the upload's type, not its temp name
+            mask = read_curve_label(label_filename, size, segments, name=shown)
+        except UploadError as err:
+            raise Refused(upload_status(err), str(err)) from err
+        with tempfile.TemporaryDirectory(prefix="spine_curve_label_") as tmp:
+            png = Path(tmp) / f"{image_id}.png"
+            Image.fromarray(mask).save(png)
+            return super().save_label(image_id, str(png), label_tag, _plain(label_info))
+
+
+def check_depth_label(path: str | Path, photo_size: tuple[int, int]) -> None:
+    """A depth ground truth: a 16-bit one-channel PNG of the photo's size (millimetres, 0 = no measurement)."""
+    suffix_of(str(path), (".png",), "depth map (16-bit PNG)")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode, size = img.mode, img.size
+            array = np.asarray(img)
+    except Exception as err:
+        raise UploadError("the depth map is not a readable PNG.") from err
+    if mode not in ("I;16", "I;16B", "I") or array.ndim != 2:
+        raise UploadError(f"the depth map is a {mode} PNG: expected one 16-bit channel (millimetres).")
+    if tuple(size) != tuple(photo_size):
+        raise UploadError(f"the depth map is {size[0]} x {size[1]} but its photo is {photo_size[0]} x {photo_size[1]}.")
+    if array.max() == 0:
+        raise UploadError("the depth map has no valid pixel (all 0 = no measurement).")
+
+
+def _plain(info: dict[str, Any]) -> dict[str, Any]:
+    """The label info kept in datastore_v2.json: JSON-safe values only."""
+    keep = {}
+    for k, v in info.items():
+        if isinstance(v, str | int | float | bool) or v is None or (isinstance(v, list) and len(str(v)) < 4096):
+            keep[str(k)] = v
+    return keep

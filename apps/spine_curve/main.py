@@ -1,0 +1,145 @@
+"""MONAI Label app: serves monai-gamanet's two bundles to 3D Slicer for spine-curve correction and retraining.
+
+    monailabel start_server --app apps/spine_curve --studies STUDIES --host 127.0.0.1 --port 8000 \\
+        [--conf device cpu|cuda|auto] [--conf depth_bundle DIR] [--conf curve_bundle DIR]
+
+Models (from ``bundles/``, never copied; listed once trained weights exist): ``spine_curve`` (segmentation: photo
+-> depth -> RGBD -> curve label, with the morphology report in the result JSON), ``spine_curve_markups`` and
+``back_depth`` (type "others": the Slicer markups curve and the depth image). The studies folder holds the photos
+(PNG / JPEG) at its top; labels go under ``labels/<tag>/`` (depth ground truth under ``labels/depth/``).
+
+Conf (``--conf key value``): ``device`` (``auto``: a GPU when present), ``depth_bundle`` / ``curve_bundle`` (trained
+bundle folders), ``depth_overrides`` / ``curve_overrides`` (JSON: config settings the models were trained with),
+``max_pixels`` (largest photo), ``max_upload_mb``, and ``allow_model_upload``, ``allow_reload``, ``allow_delete``,
+``allow_dataset_download``, ``allow_sessions``, ``allow_batch_infer`` (each ``false`` unless set ``true``); see
+``lib/guard.py`` and the README.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+from monailabel.config import settings
+from monailabel.interfaces.app import MONAILabelApp
+from monailabel.tasks.activelearning.first import First
+from monailabel.tasks.activelearning.random import Random
+
+import monai_gamanet
+from lib.configs.back_depth import BackDepthConfig
+from lib.configs.spine_curve import SpineCurveConfig
+from lib.datastore import Refused, SafeDatastore
+from lib.guard import INFER_PARAMS, clean_infer_params, install
+from monai_gamanet.bundle_runner import BUNDLES, ReloadingModel
+from monai_gamanet.uploads import MAX_PIXELS
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _json_conf(conf: dict[str, str], key: str) -> dict:
+    try:
+        value = json.loads(conf.get(key, "{}"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--conf {key} must be a JSON object: {err}") from err
+    if not isinstance(value, dict):
+        raise ValueError(f"--conf {key} must be a JSON object.")
+    return value
+
+
+class SpineCurveApp(MONAILabelApp):
+    def __init__(self, app_dir: str, studies: str, conf: dict[str, str]) -> None:
+        from monai_gamanet.depth_cache import load_depth_model
+        from monai_gamanet.pipeline import load_curve_model
+
+        self.device = conf.get("device", "auto").lower()
+        if self.device not in DEVICES:
+            raise ValueError(f"--conf device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
+        self.max_pixels = int(conf.get("max_pixels", MAX_PIXELS))
+        self.max_bytes = int(float(conf.get("max_upload_mb", 64)) * 2**20)
+        self.models = SimpleNamespace(
+            depth=ReloadingModel(
+                load_depth_model,
+                Path(conf.get("depth_bundle", BUNDLES / "back_depth_estimation")).resolve(),
+                _json_conf(conf, "depth_overrides"),
+            ),
+            curve=ReloadingModel(
+                load_curve_model,
+                Path(conf.get("curve_bundle", BUNDLES / "spine_curve_segmentation")).resolve(),
+                _json_conf(conf, "curve_overrides"),
+            ),
+        )
+        self.task_configs = {"back_depth": BackDepthConfig(), "spine_curve": SpineCurveConfig()}
+        for name, task_config in self.task_configs.items():
+            task_config.init(name, os.path.join(app_dir, "model"), conf, None, models=self.models)
+        super().__init__(
+            app_dir=app_dir,
+            studies=studies,
+            conf=conf,
+            name="Spine curve (monai-gamanet)",
+            description="Back photo -> estimated depth -> coronal spine curve, Cobb angle and severity",
+            version=monai_gamanet.__version__,
+            labels={"spine": 1},
+        )
+
+    # ---- tasks ----------------------------------------------------------------------------------------------------
+
+    def init_datastore(self) -> SafeDatastore:
+        logger.info("studies folder: %s", self.studies)
+        return SafeDatastore(self.studies, self.max_pixels, read_only=settings.MONAI_LABEL_DATASTORE_READ_ONLY)
+
+    def init_infers(self) -> dict:
+        infers = {}
+        for task_config in self.task_configs.values():
+            infers.update(task_config.infer())
+        return infers
+
+    def init_trainers(self) -> dict:
+        trainers = {}
+        for name, task_config in self.task_configs.items():
+            if (trainer := task_config.trainer()) is not None:
+                trainers[name] = trainer
+        return trainers
+
+    def init_strategies(self) -> dict:
+        return {"random": Random(), "first": First()}
+
+    # ---- requests -------------------------------------------------------------------------------------------------
+
+    def on_init_complete(self) -> None:
+        from monailabel.app import app as fastapi_app
+
+        install(fastapi_app, self.conf, self.max_bytes)
+        super().on_init_complete()
+
+    def device_for(self, asked: object = None) -> str:
+        """The conf's device (``cpu`` / ``cuda``), or with ``auto`` the client's choice where valid, else a GPU when
+        present."""
+        cuda = torch.cuda.is_available()
+        if self.device == "cuda" and not cuda:
+            raise Refused(503, "this server is configured for a GPU (--conf device cuda) but none is available.")
+        if self.device != "auto":
+            return self.device
+        if asked == "cpu" or (asked == "cuda" and cuda):
+            return str(asked)
+        return "cuda" if cuda else "cpu"
+
+    def infer(self, request: dict, datastore=None) -> dict:
+        """Every infer, from any route: known model, an image id of the studies folder or a checked upload, params
+        limited to :data:`lib.guard.INFER_PARAMS`, the device the conf allows; labels are never saved by infer."""
+        model = request.get("model")
+        if model not in self._infers:
+            raise Refused(404, f"unknown model '{model}'; this server has: {', '.join(sorted(self._infers))}.")
+        params = clean_infer_params({k: v for k, v in request.items() if k in INFER_PARAMS})
+        clean = {"model": model, **params, "device": self.device_for(params.get("device")), "save_label": False}
+        if request.get("upload") is True and Path(str(request.get("image"))).is_file():
+            clean["image"] = str(request["image"])  # set only by lib.guard after the photo was checked
+        else:
+            image_id = self.datastore().checked_id(request.get("image"))
+            clean |= {"image": self.datastore().get_image_uri(image_id), "image_id": image_id}
+        return super().infer(clean, datastore)

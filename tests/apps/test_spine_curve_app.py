@@ -1,0 +1,250 @@
+"""The MONAI Label app against a real server on 127.0.0.1, driven by MONAI Label's own client (the Slicer plugin's).
+
+One server serves the whole module (starting one costs ~20 s): HOME, caches and logs in temporary folders, small
+bundles trained for the test, stopped by its pid when the module ends, failed or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+import SimpleITK as sitk
+import torch
+from monai.bundle import ConfigParser
+from PIL import Image
+
+from monai_gamanet.networks import create_depth_network
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "apps" / "spine_curve"
+CURVE_TRAIN = ROOT / "bundles" / "spine_curve_segmentation" / "configs" / "train.yaml"
+DEPTH_OVERRIDES = '{"spatial_size":[24,48]}'  # no spaces: the monailabel launcher splits arguments on them
+CURVE_OVERRIDES = '{"spatial_size":[64,128]}'
+MAX_PIXELS = 1_000_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def studies_hash(folder: Path) -> str:
+    """A digest of every file (name and bytes) under the studies folder."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != ".lock"):
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, phantom_dir: Path, datalist: dict):
+    """A MONAI Label server with the app on 127.0.0.1: yields (url, studies folder, work folder)."""
+    work = tmp_path_factory.mktemp("label_app")
+    studies = work / "studies"
+    studies.mkdir()
+    for entry in datalist["training"][:4] + datalist["test"]:
+        shutil.copy(phantom_dir / entry["image"], studies)
+    depth, curve = work / "depth", work / "curve"
+    torch.manual_seed(0)  # the same untrained networks every run
+    (depth / "models").mkdir(parents=True)
+    (curve / "models").mkdir(parents=True)
+    torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), depth / "models/model.pt")
+    parser = ConfigParser()
+    parser.read_config(str(CURVE_TRAIN))
+    parser.update({"bundle_root": str(curve)})
+    torch.save(parser.get_parsed_content("network_def").state_dict(), curve / "models" / "model.pt")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HOME": str(work / "home"),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MONAI_LABEL_AUTO_UPDATE_SCORING": "false",
+        "PYTHONPATH": str(ROOT),
+    }
+    cmd = [sys.executable, "-m", "monailabel.main", "start_server", "--app", str(APP), "--studies", str(studies)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--conf", "depth_bundle", str(depth)]
+    cmd += ["--conf", "curve_bundle", str(curve), "--conf", "depth_overrides", DEPTH_OVERRIDES]
+    cmd += ["--conf", "curve_overrides", CURVE_OVERRIDES, "--conf", "max_pixels", str(MAX_PIXELS)]
+    log = (work / "server.log").open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the server exited ({proc.returncode}):\n{(work / 'server.log').read_text()[-3000:]}"
+                )
+            try:
+                if requests.get(f"{url}/info/", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer in 180 s:\n{(work / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, studies, work
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # by its pid (the whole process group: trainers included)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def client(server, tmp_path_factory):
+    from monailabel.client import MONAILabelClient
+
+    return MONAILabelClient(server[0], tmpdir=str(tmp_path_factory.mktemp("client")))
+
+
+def _geometry(path: Path) -> tuple:
+    image = sitk.ReadImage(str(path))
+    return image.GetSize()[:2], image.GetSpacing()[:2], image.GetOrigin()[:2], image.GetDirection()
+
+
+def test_info_lists_models_and_strategies(client) -> None:
+    info = client.info()
+    assert info["models"]["spine_curve"]["type"] == "segmentation"
+    assert {info["models"][m]["type"] for m in ("spine_curve_markups", "back_depth")} == {"others"}
+    assert {"random", "first"} <= set(info["strategies"])
+    assert info["datastore"]["total"] == 5
+
+
+def test_infer_as_slicer_asks_gives_a_label_on_the_photo(client, server) -> None:
+    url, studies, _ = server
+    image_id = client.next_sample("first", {})["id"]
+    photo = studies / f"{image_id}.png"
+    label, params = client.infer("spine_curve", image_id, {"result_extension": ".nrrd", "result_dtype": "uint8"})
+    result = sitk.ReadImage(label)
+    assert result.GetPixelID() == sitk.sitkUInt8 and Path(label).suffix == ".nrrd"
+    expected = (Image.open(photo).size, (1.0, 1.0), (0.0, 0.0))
+    assert _geometry(Path(label))[:3] == expected == _geometry(photo)[:3]  # lies on the photo in Slicer
+    assert _geometry(Path(label))[3] == _geometry(photo)[3][:4] or _geometry(Path(label))[3] == (1.0, 0.0, 0.0, 1.0)
+    assert set(np.unique(sitk.GetArrayFromImage(result))) <= {0, 1}
+    morphology = params["morphology"]
+    assert isinstance(morphology["curve_found"], bool) and json.dumps(morphology)  # plain Python types
+    default, _ = client.infer("spine_curve", image_id, {})  # MONAI Label's default: the photo's own format
+    assert Path(default).suffix == ".png" and _geometry(Path(default))[:3] == expected
+
+
+def test_markups_and_depth_are_fetched_with_the_client(client, server) -> None:
+    _, studies, _ = server
+    image_id = sorted(p.stem for p in studies.glob("*.png"))[1]
+    depth, _ = client.infer("back_depth", image_id, {})
+    array = sitk.GetArrayFromImage(sitk.ReadImage(depth))
+    assert array.dtype == np.float32 and array.shape == np.asarray(Image.open(studies / f"{image_id}.png")).shape[:2]
+    assert 0.0 <= array.min() and array.max() <= 1.0
+    markups, answer = client.infer("spine_curve_markups", image_id, {"surface": True})
+    answer = json.loads(answer) if isinstance(answer, bytes) else answer  # the client hands JSON-only replies as bytes
+    if answer["morphology"]["curve_found"]:  # (an untrained network: either answer is possible)
+        doc = json.loads(Path(markups).read_text())
+        assert doc["markups"][0]["type"] == "Curve" and doc["markups"][0]["coordinateSystem"] == "LPS"
+    else:
+        assert markups is None and "no curve found" in answer["morphology"]["reason"]
+
+
+def test_bad_requests_are_refused_and_change_nothing(client, server, tmp_path: Path) -> None:
+    url, studies, _ = server
+    before = studies_hash(studies)
+    photo = sorted(studies.glob("*.png"))[0]
+    width, height = Image.open(photo).size
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not an image")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    grey = tmp_path / "grey.png"
+    Image.fromarray(np.zeros((height, width), np.uint8)).save(grey)
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (1200, 1000)).save(huge)  # over the server's --conf max_pixels 1000000
+    small_label = tmp_path / "label.png"
+    Image.fromarray(np.zeros((height // 2, width), np.uint8)).save(small_label)
+    text = tmp_path / "weights.pt"
+    text.write_bytes(b"not weights")
+    put, post = requests.put, requests.post
+    cases = {
+        "non-image upload": (put, "/datastore/image?image=new_photo", {"file": not_image}, 400),
+        "empty upload": (put, "/datastore/image?image=new_photo", {"file": empty}, 400),
+        "grey photo": (put, "/datastore/image?image=new_photo", {"file": grey}, 400),
+        "huge photo": (put, "/datastore/image?image=new_photo", {"file": huge}, 413),
+        "existing id": (put, f"/datastore/image?image={photo.stem}", {"file": photo}, 409),
+        ".. in image id": (put, "/datastore/image?image=../outside", {"file": photo}, 400),
+        "absolute image id": (put, "/datastore/image?image=/tmp/outside", {"file": photo}, 400),
+        "dots for a name": (put, "/datastore/image", {"file": ("../...png", photo.read_bytes())}, 415),
+        "label of the wrong size": (put, f"/datastore/label?image={photo.stem}&tag=final", {"label": small_label}, 400),
+        ".. in label tag": (put, f"/datastore/label?image={photo.stem}&tag=..", {"label": small_label}, 400),
+        "label for unknown image": (put, "/datastore/label?image=nobody&tag=final", {"label": small_label}, 404),
+        "unknown model": (post, f"/infer/no_such_model?image={photo.stem}", {}, 404),
+        "unknown image id": (post, "/infer/spine_curve?image=nobody", {}, 404),
+        ".. in infer image": (post, "/infer/spine_curve?image=../../etc/passwd", {}, 400),
+        "server path as image": (post, f"/infer/spine_curve?image={photo}", {}, 400),
+        "infer upload not an image": (post, "/infer/spine_curve", {"file": not_image}, 400),
+        "weights upload": (put, "/model/spine_curve", {"file": text}, 403),
+        "reload": (post, "/reload", {}, 403),
+        "delete image": (requests.delete, f"/datastore/image?id={photo.stem}", {}, 403),
+        "dataset zip": (requests.get, "/datastore/dataset", {}, 403),
+    }
+    for name, (method, route, files, status) in cases.items():
+        opened = {k: (v.name, v.read_bytes()) if isinstance(v, Path) else v for k, v in files.items()}
+        response = method(url + route, files=opened or None, timeout=60)
+        assert response.status_code == status, f"{name}: {response.status_code} {response.text}"
+        assert response.json()["detail"], name  # a message naming the problem
+    for params, why in [
+        ({"model_filename": "../../weights.pt"}, "model_filename"),
+        ({"image": str(photo)}, "image"),
+        ({"label_tag": "../x", "save_label": True}, "label_tag"),
+        ([1, 2], "JSON object"),
+    ]:
+        response = post(f"{url}/infer/spine_curve?image={photo.stem}", data={"params": json.dumps(params)}, timeout=60)
+        assert response.status_code == 400 and why in response.json()["detail"], response.text
+    bad_json = post(f"{url}/infer/spine_curve?image={photo.stem}", data={"params": "{bad"}, timeout=60)
+    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["detail"]
+    assert requests.get(f"{url}/info/", timeout=30).status_code == 200  # still up
+    assert studies_hash(studies) == before  # nothing written, nothing changed
+    # a path in the upload's file name: MONAI Label keeps its base name; the photo lands inside the studies folder
+    response = put(f"{url}/datastore/image", files={"file": ("../../outside.png", photo.read_bytes())}, timeout=60)
+    assert response.status_code == 200 and response.json() == {"image": "outside"}
+    assert (studies / "outside.png").is_file() and not (studies.parent.parent / "outside.png").exists()
+
+
+def test_corrected_label_saved_as_slicer_does(client, server, phantom_dir: Path, datalist: dict) -> None:
+    """Slicer saves a one-slice .nii.gz with the segment names in label_info; stored as the 0/1 curve PNG."""
+    _, studies, work = server
+    entry = datalist["training"][0]
+    image_id = Path(entry["image"]).stem
+    band = np.asarray(Image.open(phantom_dir / entry["label"]))  # (H, W) 0/1
+    corrected = np.where(band > 0, 3, 0).astype(np.uint8)  # Slicer's segment value need not be 1
+    corrected[:5, :5] = 1  # another segment, not the spine
+    volume = sitk.GetImageFromArray(corrected[None])  # (1, H, W): a one-slice volume, as Slicer writes it
+    path = work / "corrected.nii.gz"
+    sitk.WriteImage(volume, str(path))
+    info = [{"name": "skin marker", "idx": 1}, {"name": "Spine curve", "idx": 3}]
+    client.save_label(image_id, str(path), tag="final", params={"label_info": info})
+    stored = np.asarray(Image.open(studies / "labels" / "final" / f"{image_id}.png"))
+    assert np.array_equal(stored, (band > 0).astype(np.uint8))  # the spine segment, binarised
+    ambiguous = work / "ambiguous.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(corrected[None]), str(ambiguous))
+    response = requests.put(
+        f"{server[0]}/datastore/label?image={image_id}&tag=final",
+        files={"label": ("ambiguous.nii.gz", ambiguous.read_bytes())},
+        data={"params": "{}"},
+        timeout=60,
+    )
+    assert response.status_code == 400 and "name the curve's segment" in response.json()["detail"]
