@@ -41,7 +41,17 @@ from monai_gamanet.markups import curve_markups, level_points, surface_heights, 
 from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
 from monai_gamanet.visualize import overlay_morphology
 
-__all__ = ["check_photo", "curve_probability", "describe_curve", "load_curve_model", "run_photo", "main"]
+__all__ = [
+    "FLIPS",
+    "check_photo",
+    "curve_probability",
+    "curve_uncertainty",
+    "describe_curve",
+    "flip_probabilities",
+    "load_curve_model",
+    "main",
+    "run_photo",
+]
 
 logger = logging.getLogger("monai_gamanet.pipeline")
 
@@ -94,6 +104,38 @@ def curve_probability(photo: str | Path, depth_png: str | Path | None, curve_mod
     probability = torch.softmax(logits, 0)[1:].cpu()
     size = tuple(int(s) for s in image.meta["spatial_shape"])  # the photo's own (W, H)
     return np.asarray(Resize(size, mode="bilinear")(probability)[0])
+
+
+FLIPS: tuple[tuple[int, ...], ...] = ((), (1,), (2,), (1, 2))  # none, left-right, upside-down, both (W, H axes)
+
+
+def flip_probabilities(photo: str | Path, depth_png: str | Path | None, curve_model: dict) -> np.ndarray:
+    """The curve probability (n_flips, W, H) at the network's size under the test-time flips of :data:`FLIPS`,
+    each flipped back: where the network is sure, the four agree (it was trained with both flips)."""
+    item = {"image": str(photo)}
+    if curve_model["inputs"] != "rgb":
+        item["depth_relative"] = str(depth_png)
+    image = curve_model["preprocessing"](item)["image"]
+    batch = torch.stack([image.as_tensor().flip(f) if f else image.as_tensor() for f in FLIPS])
+    with torch.inference_mode():
+        logits = curve_model["inferer"](batch.to(curve_model["device"]), curve_model["network"]).float()
+    probability = torch.softmax(logits, 1)[:, 1].cpu()  # (n, W, H)
+    return np.stack(
+        [p.flip([d - 1 for d in f]).numpy() if f else p.numpy() for p, f in zip(probability, FLIPS, strict=True)]
+    )
+
+
+def curve_uncertainty(probabilities: np.ndarray, near: int = 3) -> float:
+    """How much the flipped predictions (n, W, H) disagree near the predicted curve: the mean over pixels within
+    ``near`` pixels of any flip's curve (probability > 0.5) of the probabilities' standard deviation across flips;
+    0 when no flip finds a curve pixel (nothing to be unsure about: "no curve" is scored by that, not here)."""
+    from scipy import ndimage
+
+    union = (probabilities > 0.5).any(axis=0)
+    if not union.any():
+        return 0.0
+    region = ndimage.binary_dilation(union, iterations=near)
+    return float(probabilities.std(axis=0)[region].mean())
 
 
 def describe_curve(

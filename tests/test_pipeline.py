@@ -100,3 +100,37 @@ def test_cli_reports_bad_files_and_goes_on(
         main(
             [str(photo), "--out", str(out), "--depth-bundle", str(random_depth_bundle), "--curve-bundle", str(tmp_path)]
         )
+
+
+class PointwiseCurve(torch.nn.Module):
+    """A 1x1 convolution: commutes with every flip, so its flipped-back predictions agree exactly."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(channels, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 20 * self.conv(x)
+
+
+def test_flip_uncertainty_is_zero_for_a_consistent_network_and_high_for_one_that_ignores_the_photo(
+    tmp_path: Path, phantom_dir: Path, datalist: dict
+) -> None:
+    from monai_gamanet.pipeline import FLIPS, curve_uncertainty, flip_probabilities
+
+    entry = datalist["test"][0]
+    parser = ConfigParser()
+    parser.read_config(str(CURVE_TRAIN))
+    parser.update({"bundle_root": str(tmp_path), "inputs": "rgb", "spatial_size": [64, 128]})
+    model = {"preprocessing": parser.get_parsed_content("preprocessing"), "inferer": SimpleInferer()}
+    model |= {"inputs": "rgb", "device": torch.device("cpu")}
+    photo = phantom_dir / entry["image"]
+    consistent = flip_probabilities(photo, None, {**model, "network": PointwiseCurve(3)})
+    assert consistent.shape == (len(FLIPS), 64, 128)
+    assert curve_uncertainty(consistent) == pytest.approx(0.0, abs=1e-5)
+    band = torch.zeros(64, 128)
+    band[20:24, :] = 1.0  # a straight band off the middle: mirrored, it lands elsewhere
+    blind = flip_probabilities(photo, None, {**model, "network": GroundTruthCurve(band)})
+    assert curve_uncertainty(blind) > 0.1  # two places, each seen by two of the four flips
+    assert curve_uncertainty(np.zeros((4, 64, 128))) == 0.0  # no curve anywhere: nothing to disagree on

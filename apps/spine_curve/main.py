@@ -62,21 +62,25 @@ class SpineCurveApp(MONAILabelApp):
             raise ValueError(f"--conf device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
         self.max_pixels = int(conf.get("max_pixels", MAX_PIXELS))
         self.max_bytes = int(float(conf.get("max_upload_mb", 64)) * 2**20)
+        overrides = {"depth": _json_conf(conf, "depth_overrides"), "curve": _json_conf(conf, "curve_overrides")}
         self.models = SimpleNamespace(
             depth=ReloadingModel(
                 load_depth_model,
                 Path(conf.get("depth_bundle", BUNDLES / "back_depth_estimation")).resolve(),
-                _json_conf(conf, "depth_overrides"),
+                overrides["depth"],
             ),
             curve=ReloadingModel(
                 load_curve_model,
                 Path(conf.get("curve_bundle", BUNDLES / "spine_curve_segmentation")).resolve(),
-                _json_conf(conf, "curve_overrides"),
+                overrides["curve"],
             ),
         )
+        work_dir = conf.get("work_dir", os.path.join(app_dir, "model"))  # training runs and their statistics
         self.task_configs = {"back_depth": BackDepthConfig(), "spine_curve": SpineCurveConfig()}
         for name, task_config in self.task_configs.items():
-            task_config.init(name, os.path.join(app_dir, "model"), conf, None, models=self.models)
+            task_config.init(
+                name, work_dir, conf, None, models=self.models, overrides=overrides, device_for=self.device_for
+            )
         super().__init__(
             app_dir=app_dir,
             studies=studies,
@@ -86,12 +90,19 @@ class SpineCurveApp(MONAILabelApp):
             version=monai_gamanet.__version__,
             labels={"spine": 1},
         )
+        # scoring runs after training (train() below), not after every next-sample request as MONAI Label's default
+        self._auto_update_scoring = False
 
     # ---- tasks ----------------------------------------------------------------------------------------------------
 
     def init_datastore(self) -> SafeDatastore:
         logger.info("studies folder: %s", self.studies)
-        return SafeDatastore(self.studies, self.max_pixels, read_only=settings.MONAI_LABEL_DATASTORE_READ_ONLY)
+        return SafeDatastore(
+            self.studies,
+            self.max_pixels,
+            read_only=settings.MONAI_LABEL_DATASTORE_READ_ONLY,
+            auto_reload=settings.MONAI_LABEL_DATASTORE_AUTO_RELOAD,
+        )
 
     def init_infers(self) -> dict:
         infers = {}
@@ -107,7 +118,16 @@ class SpineCurveApp(MONAILabelApp):
         return trainers
 
     def init_strategies(self) -> dict:
-        return {"random": Random(), "first": First()}
+        strategies = {"random": Random(), "first": First()}
+        for task_config in self.task_configs.values():
+            strategies.update(task_config.strategy() or {})
+        return strategies
+
+    def init_scoring_methods(self) -> dict:
+        methods = {}
+        for task_config in self.task_configs.values():
+            methods.update(task_config.scoring_method() or {})
+        return methods
 
     # ---- requests -------------------------------------------------------------------------------------------------
 
@@ -116,6 +136,13 @@ class SpineCurveApp(MONAILabelApp):
 
         install(fastapi_app, self.conf, self.max_bytes)
         super().on_init_complete()
+
+    def train(self, request: dict) -> dict:
+        """Train (in MONAI Label's training process), then score the unlabelled photos with the new model there."""
+        result = super().train(request)
+        for method in self._scoring_methods:
+            self.scoring({"method": method, "device": request.get("device")})
+        return result
 
     def device_for(self, asked: object = None) -> str:
         """The conf's device (``cpu`` / ``cuda``), or with ``auto`` the client's choice where valid, else a GPU when

@@ -50,23 +50,34 @@ def studies_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
+def background_network() -> torch.nn.Module:
+    """The curve bundle's U-Net answering "background" everywhere (Dice 0): any trained candidate beats it, so the
+    training test sees the swap (training from scratch: ``--conf fine_tune false``)."""
+    parser = ConfigParser()
+    parser.read_config(str(CURVE_TRAIN))
+    network = parser.get_parsed_content("network_def")
+    with torch.no_grad():
+        for p in network.parameters():
+            p.zero_()
+        last = [m for m in network.modules() if isinstance(m, torch.nn.ConvTranspose2d) and m.out_channels == 2][-1]
+        last.bias.copy_(torch.tensor([5.0, -5.0]))
+    return network
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, phantom_dir: Path, datalist: dict):
     """A MONAI Label server with the app on 127.0.0.1: yields (url, studies folder, work folder)."""
     work = tmp_path_factory.mktemp("label_app")
     studies = work / "studies"
     studies.mkdir()
-    for entry in datalist["training"][:4] + datalist["test"]:
+    for entry in datalist["training"] + datalist["validation"] + datalist["test"]:  # all 10 photos
         shutil.copy(phantom_dir / entry["image"], studies)
     depth, curve = work / "depth", work / "curve"
     torch.manual_seed(0)  # the same untrained networks every run
     (depth / "models").mkdir(parents=True)
     (curve / "models").mkdir(parents=True)
     torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), depth / "models/model.pt")
-    parser = ConfigParser()
-    parser.read_config(str(CURVE_TRAIN))
-    parser.update({"bundle_root": str(curve)})
-    torch.save(parser.get_parsed_content("network_def").state_dict(), curve / "models" / "model.pt")
+    torch.save(background_network().state_dict(), curve / "models" / "model.pt")
     port = _free_port()
     env = {
         **os.environ,
@@ -75,10 +86,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, phantom_dir: Path, datalist
         "MONAI_LABEL_AUTO_UPDATE_SCORING": "false",
         "PYTHONPATH": str(ROOT),
     }
-    cmd = [sys.executable, "-m", "monailabel.main", "start_server", "--app", str(APP), "--studies", str(studies)]
+    app = work / "app"  # a copy of the app's code: MONAI Label writes logs/ and bin/ into the app folder
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("logs", "model", "bin", "__pycache__"))
+    cmd = [sys.executable, "-m", "monailabel.main", "start_server", "--app", str(app), "--studies", str(studies)]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--conf", "depth_bundle", str(depth)]
     cmd += ["--conf", "curve_bundle", str(curve), "--conf", "depth_overrides", DEPTH_OVERRIDES]
     cmd += ["--conf", "curve_overrides", CURVE_OVERRIDES, "--conf", "max_pixels", str(MAX_PIXELS)]
+    cmd += ["--conf", "work_dir", str(work / "app_model"), "--conf", "fine_tune", "false"]
     log = (work / "server.log").open("w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -124,8 +138,9 @@ def test_info_lists_models_and_strategies(client) -> None:
     info = client.info()
     assert info["models"]["spine_curve"]["type"] == "segmentation"
     assert {info["models"][m]["type"] for m in ("spine_curve_markups", "back_depth")} == {"others"}
-    assert {"random", "first"} <= set(info["strategies"])
-    assert info["datastore"]["total"] == 5
+    assert {"random", "first", "curve_uncertainty"} <= set(info["strategies"])
+    assert set(info["scoring"]) == {"curve_uncertainty"} and set(info["trainers"]) == {"spine_curve"}
+    assert info["datastore"]["total"] == 10
 
 
 def test_infer_as_slicer_asks_gives_a_label_on_the_photo(client, server) -> None:
@@ -248,3 +263,42 @@ def test_corrected_label_saved_as_slicer_does(client, server, phantom_dir: Path,
         timeout=60,
     )
     assert response.status_code == 400 and "name the curve's segment" in response.json()["detail"]
+
+
+def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_dir: Path, datalist: dict) -> None:
+    """Corrected curves in, one short training run, the better model swapped in and served without a restart."""
+    url, studies, work = server
+    image_id = Path(datalist["test"][0]["image"]).stem
+    before, _ = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
+    assert sitk.GetArrayFromImage(sitk.ReadImage(before)).sum() == 0  # the served model: background everywhere
+    for entry in datalist["training"][1:4] + datalist["test"]:
+        client.save_label(Path(entry["image"]).stem, str(phantom_dir / entry["label"]), tag="final")
+    served = work / "curve" / "models" / "model.pt"
+    old_bytes = served.read_bytes()
+    assert client.train_start("spine_curve", {"max_epochs": 1})
+    deadline = time.monotonic() + 600
+    while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
+        assert time.monotonic() < deadline, "training did not finish in 10 minutes"
+        time.sleep(2)
+    assert status["status"] == "DONE", status
+    stats = client.info()["train_stats"]["spine_curve"]
+    assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
+    assert stats["candidate_dice"] > stats["served_dice"] == 0.0 and stats["validation_photos"] >= 1
+    assert served.read_bytes() != old_bytes and not list(served.parent.glob(".*.tmp"))
+    after, params = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
+    assert sitk.GetArrayFromImage(sitk.ReadImage(after)).sum() > 0  # the new model's answer, no restart
+    assert "morphology" in params
+    # scored after training: every photo without a final label, the strategy picks the least certain one
+    deadline = time.monotonic() + 60  # the server follows the training process's datastore writes (watchdog)
+    while True:
+        objects = client.datastore()["objects"]
+        unlabeled = {k: v["image"]["info"] for k, v in objects.items() if "final" not in v.get("labels", {})}
+        if all("curve_flip_uncertainty" in info for info in unlabeled.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    scores = {k: info["curve_flip_uncertainty"] for k, info in unlabeled.items()}
+    assert len(scores) >= 5 and all(v >= 0 for v in scores.values()) and len(set(scores.values())) > 1
+    assert client.next_sample("curve_uncertainty", {})["id"] == max(scores, key=scores.get)
+    bad = requests.post(f"{url}/train/spine_curve", json={"max_epochs": 1, "bundle_path": "/tmp"}, timeout=30)
+    assert bad.status_code == 400 and "bundle_path" in bad.json()["detail"]
+    assert requests.post(f"{url}/train/no_such_model", json={}, timeout=30).status_code == 404

@@ -60,10 +60,13 @@ class SafeDatastore(LocalDatastore):
         studies: the studies folder.
         max_pixels: largest photo accepted (width x height).
         read_only: MONAI Label's read-only mode (no labels saved).
+        auto_reload: follow changes made by other processes (the training process writes the scores).
     """
 
-    def __init__(self, studies: str, max_pixels: int = MAX_PIXELS, read_only: bool = False) -> None:
-        super().__init__(studies, extensions=EXTENSIONS, auto_reload=False, read_only=read_only)
+    def __init__(
+        self, studies: str, max_pixels: int = MAX_PIXELS, read_only: bool = False, auto_reload: bool = True
+    ) -> None:
+        super().__init__(studies, extensions=EXTENSIONS, auto_reload=auto_reload, read_only=read_only)
         self.max_pixels = max_pixels
 
     # ---- checks -------------------------------------------------------------------------------------------------

@@ -46,7 +46,9 @@ REFUSED_ROUTES: list[tuple[str, str, str, str]] = [
     ("POST", r"/infer/wsi/.*", "allow_wsi", "whole-slide inference (pathology only)"),
     ("POST", r"/infer/wsi_v2/.*", "allow_wsi", "whole-slide inference (pathology only)"),
     ("POST", r"/batch/infer/.*", "allow_batch_infer", "batch inference over the whole datastore"),
+    ("POST", r"/train/?", "allow_train_all", "training every model at once; use POST /train/{model}"),
 ]
+TRAIN_PARAMS = ("max_epochs",)  # what a client may set for training (MONAI Label would pass anything on)
 # infer params a client may set (anything else is dropped; the refused ones are an error)
 INFER_PARAMS = {
     "result_extension": (".nrrd", ".nii.gz", ".nii", ".png"),
@@ -187,6 +189,30 @@ def guarded_infer(
     return send_response(instance.datastore(), result, output, background_tasks)
 
 
+def guarded_train(model: str, params: Any = None, run_sync: bool = False, enqueue: bool = False):
+    """``POST /train/{model}``: a known trainer, params limited to :data:`TRAIN_PARAMS` (MONAI Label 0.8.5 passes
+    a client's ``bundle_path`` on to the training process's ``PYTHONPATH``), never run inside the server."""
+    from monailabel.endpoints.train import run_model
+    from monailabel.interfaces.utils.app import app_instance
+
+    instance = app_instance()
+    if model not in instance._trainers:
+        known = ", ".join(sorted(instance._trainers)) or "none"
+        raise Refused(404, f"no trainer '{model}'; this server trains: {known}.")
+    if run_sync:
+        raise Refused(400, "run_sync would train inside the server process; start training and poll /train/.")
+    params = {} if params is None else params
+    if not isinstance(params, dict):
+        raise Refused(400, "training params must be a JSON object.")
+    refused = sorted(k for k in params if k not in TRAIN_PARAMS and k != "client_id")
+    if refused:
+        raise Refused(400, f"training params may set only {', '.join(TRAIN_PARAMS)}; not {', '.join(refused)}.")
+    epochs = params.get("max_epochs", 1)
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or not 1 <= epochs <= 1000:
+        raise Refused(400, f"max_epochs must be a whole number from 1 to 1000, not {epochs!r}.")
+    return run_model(model, {k: v for k, v in params.items() if k in TRAIN_PARAMS}, False, enqueue)
+
+
 def _exception_handlers() -> dict:
     from monailabel.interfaces.exception import ImageNotFoundException, LabelNotFoundException, MONAILabelException
 
@@ -207,8 +233,7 @@ def _exception_handlers() -> dict:
 
 def install(fastapi_app, conf: dict[str, str], max_bytes: int) -> None:
     """Replace the infer route, add the exception handlers and wrap the app in :class:`RouteGuard` (once)."""
-    from fastapi.routing import APIRoute
-    from monailabel.config import RBAC_USER, settings
+    from monailabel.config import RBAC_ADMIN, RBAC_USER, settings
     from monailabel.endpoints.user.auth import RBAC, User
 
     if getattr(fastapi_app.state, "spine_curve_guard", False):
@@ -232,11 +257,23 @@ def install(fastapi_app, conf: dict[str, str], max_bytes: int) -> None:
     fastapi_app.router.add_api_route(
         path, endpoint, methods=["POST"], summary=f"{RBAC_USER}Run Inference (inputs checked: apps/spine_curve)"
     )
-    # first in the list, so it answers before MONAI Label's own route (routes are matched in order)
-    routes = fastapi_app.router.routes
-    routes.insert(
-        0, routes.pop(next(i for i, r in enumerate(routes) if isinstance(r, APIRoute) and r.endpoint is endpoint))
+
+    async def train_endpoint(
+        model: str,
+        params: dict | None = None,
+        run_sync: bool = False,
+        enqueue: bool = False,
+        user: User = Depends(RBAC(settings.MONAI_LABEL_AUTH_ROLE_ADMIN)),
+    ):
+        return guarded_train(model, params, run_sync, enqueue)
+
+    fastapi_app.router.add_api_route(
+        f"{prefix}/train/{{model}}", train_endpoint, methods=["POST"], summary=f"{RBAC_ADMIN}Run Training (checked)"
     )
+    # first in the list, so they answer before MONAI Label's own routes (routes are matched in order)
+    routes = fastapi_app.router.routes
+    for ours in (train_endpoint, endpoint):
+        routes.insert(0, routes.pop(next(i for i, r in enumerate(routes) if getattr(r, "endpoint", None) is ours)))
     for exc, handler in _exception_handlers().items():
         fastapi_app.add_exception_handler(exc, handler)
     fastapi_app.middleware_stack = RouteGuard(fastapi_app.build_middleware_stack(), conf, max_bytes, prefix)

@@ -15,6 +15,7 @@ class BackDepthConfig(TaskConfig):
     def init(self, name: str, model_dir: str, conf: dict[str, str], planner: Any, **kwargs) -> None:
         super().init(name, model_dir, conf, planner, **kwargs)
         self.models = kwargs["models"]
+        self.overrides = kwargs["overrides"]
         self.path = str(self.models.depth.weights)
 
     def infer(self) -> dict:

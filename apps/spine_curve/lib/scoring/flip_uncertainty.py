@@ -1,0 +1,52 @@
+"""Test-time-flip uncertainty of the predicted spine curve, written to the datastore for active learning.
+
+MONAI Label 0.8.5 has no test-time-augmentation scorer, and its epistemic (MC dropout) scorer puts the network in
+training mode, which also switches BatchNorm to batch statistics. This one runs the served curve network on each
+photo without a ``final`` label under four flips (none, left-right, upside-down, both: the flips it was trained
+with), flips the probabilities back and scores their disagreement near the predicted curve
+(:func:`monai_gamanet.pipeline.curve_uncertainty`). The score goes into the image's info under :data:`KEY`, which
+MONAI Label's ``Epistemic`` strategy ranks by (``lib.configs.spine_curve``: strategy ``curve_uncertainty``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from monailabel.interfaces.tasks.scoring import ScoringMethod
+
+from monai_gamanet.depth_cache import estimate_depth, write_depth_png
+from monai_gamanet.pipeline import curve_uncertainty, flip_probabilities
+
+logger = logging.getLogger(__name__)
+
+KEY = "curve_flip_uncertainty"
+
+
+class FlipUncertainty(ScoringMethod):
+    """Score every photo without a ``final`` label; returns ``{image_id: score}``."""
+
+    def __init__(self, models, device_for) -> None:
+        super().__init__("Disagreement of the spine curve under test-time flips (higher: less certain)")
+        self.models, self.device_for = models, device_for
+
+    def __call__(self, request: dict, datastore) -> dict[str, float]:
+        if not (self.models.curve.available() and self.models.depth.available()):
+            logger.info("no trained models yet: nothing scored")
+            return {}
+        device = self.device_for(request.get("device"))
+        curve, depth_model = self.models.curve.get(device), self.models.depth.get(device)
+        scores = {}
+        images = sorted(datastore.get_unlabeled_images("final"))
+        with tempfile.TemporaryDirectory(prefix="spine_curve_scoring_") as tmp:
+            for k, image_id in enumerate(images, 1):
+                photo = datastore.get_image_uri(image_id)
+                depth_png = Path(tmp) / "depth.png"
+                write_depth_png(depth_png, estimate_depth(depth_model, photo))
+                scores[image_id] = curve_uncertainty(flip_probabilities(photo, depth_png, curve))
+                datastore.update_image_info(image_id, {KEY: scores[image_id], f"{KEY}_ts": int(time.time())})
+                if k % 10 == 0 or k == len(images):
+                    logger.info("flip uncertainty: %d / %d photos scored", k, len(images))
+        return scores
