@@ -76,7 +76,8 @@ class SpineCurveApp(MONAILabelApp):
             ),
         )
         work_dir = conf.get("work_dir", os.path.join(app_dir, "model"))  # training runs and their statistics
-        self.task_configs = {"back_depth": BackDepthConfig(), "spine_curve": SpineCurveConfig()}
+        # spine_curve first: Slicer's progress and accuracy bars read the first trainer's train_stats
+        self.task_configs = {"spine_curve": SpineCurveConfig(), "back_depth": BackDepthConfig()}
         for name, task_config in self.task_configs.items():
             task_config.init(
                 name, work_dir, conf, None, models=self.models, overrides=overrides, device_for=self.device_for

@@ -139,7 +139,7 @@ def test_info_lists_models_and_strategies(client) -> None:
     assert info["models"]["spine_curve"]["type"] == "segmentation"
     assert {info["models"][m]["type"] for m in ("spine_curve_markups", "back_depth")} == {"others"}
     assert {"random", "first", "curve_uncertainty"} <= set(info["strategies"])
-    assert set(info["scoring"]) == {"curve_uncertainty"} and set(info["trainers"]) == {"spine_curve"}
+    assert set(info["scoring"]) == {"curve_uncertainty"} and set(info["trainers"]) == {"spine_curve", "back_depth"}
     assert info["datastore"]["total"] == 10
 
 
@@ -283,7 +283,8 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
     assert status["status"] == "DONE", status
     stats = client.info()["train_stats"]["spine_curve"]
     assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
-    assert stats["candidate_dice"] > stats["served_dice"] == 0.0 and stats["validation_photos"] >= 1
+    assert stats["metric"] == "dice" and stats["validation_photos"] >= 1
+    assert stats["candidate_score"] > stats["served_score"] == 0.0
     assert served.read_bytes() != old_bytes and not list(served.parent.glob(".*.tmp"))
     after, params = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
     assert sitk.GetArrayFromImage(sitk.ReadImage(after)).sum() > 0  # the new model's answer, no restart
@@ -302,3 +303,34 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
     bad = requests.post(f"{url}/train/spine_curve", json={"max_epochs": 1, "bundle_path": "/tmp"}, timeout=30)
     assert bad.status_code == 400 and "bundle_path" in bad.json()["detail"]
     assert requests.post(f"{url}/train/no_such_model", json={}, timeout=30).status_code == 404
+
+
+def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, phantom_dir: Path, datalist: dict) -> None:
+    url, studies, work = server
+    entries = datalist["training"][:3]
+    for entry in entries:
+        client.save_label(Path(entry["image"]).stem, str(phantom_dir / entry["depth"]), tag="depth")
+    assert sorted(p.name for p in (studies / "labels" / "depth").iterdir()) == sorted(
+        f"{Path(e['image']).stem}.png" for e in entries
+    )
+    assert len(list(studies.glob("*.png"))) == 11  # no depth map became a study
+    wrong = work / "wrong_depth.png"
+    Image.fromarray(np.full((10, 10), 900, np.uint16)).save(wrong)
+    response = requests.put(
+        f"{url}/datastore/label?image={Path(entries[0]['image']).stem}&tag=depth",
+        files={"label": ("wrong_depth.png", wrong.read_bytes())},
+        timeout=60,
+    )
+    assert response.status_code == 400 and "depth map is 10 x 10" in response.json()["detail"]
+    served = work / "depth" / "models" / "model.pt"
+    old_bytes = served.read_bytes()
+    assert client.train_start("back_depth", {"max_epochs": 1})
+    deadline = time.monotonic() + 600
+    while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
+        assert time.monotonic() < deadline, "training did not finish in 10 minutes"
+        time.sleep(2)
+    assert status["status"] == "DONE", status
+    stats = client.info()["train_stats"]["back_depth"]
+    assert stats["metric"] == "delta1" and 0 <= stats["candidate_score"] <= 1 and stats["training_photos"] >= 1
+    assert stats["swapped"] == (stats["candidate_score"] > stats["served_score"])
+    assert (served.read_bytes() != old_bytes) == stats["swapped"]  # replaced only when better

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from monailabel.interfaces.config import TaskConfig
 
 from lib.infers.spine_curve import BackDepth
+from lib.trainers.back_depth import BackDepthTrainer
 
 
 class BackDepthConfig(TaskConfig):
@@ -21,5 +23,11 @@ class BackDepthConfig(TaskConfig):
     def infer(self) -> dict:
         return {self.name: BackDepth(self.models.depth)}
 
-    def trainer(self):
-        return None  # training of the depth model through the app: not yet (issue 10, item 3)
+    def trainer(self) -> BackDepthTrainer:
+        return BackDepthTrainer(
+            self.models,
+            Path(self.model_dir) / self.name,
+            depth_overrides=self.overrides["depth"],
+            epochs=int(self.conf.get("epochs", 10)),
+            fine_tune=str(self.conf.get("fine_tune", "true")).lower() == "true",
+        )

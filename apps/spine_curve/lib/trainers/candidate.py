@@ -1,0 +1,180 @@
+"""Train a bundle into a candidate, score it against the served model on a fixed validation list, swap if better.
+
+MONAI Label's ``BundleTrainTask`` writes into the served bundle's ``models/`` as it trains, reports DONE even when
+no validation split let it save anything, loads checkpoints non-strictly and returns empty stats.
+:class:`CandidateTrainer` (the app's two trainers derive from it) instead:
+
+1. builds a datalist from the studies folder's labels (the subclass's :meth:`~CandidateTrainer.datalist`) and
+   splits it by a hash of the image id (:func:`validation_split`: a photo stays in its split as labels are added,
+   so the validation list only grows); too few labels is an error (MONAI Label's ERROR, not a silent DONE);
+2. trains the bundle (``train.yaml``, ``monai.bundle run`` in a subprocess, its log in the run folder) into a
+   candidate folder outside ``models/``, from the served weights (``initial_weights``, strict) unless
+   ``fine_tune`` is off;
+3. scores candidate and served model on the validation list (the subclass's :meth:`~CandidateTrainer.score`,
+   higher is better) and replaces the served ``models/model.pt`` atomically (:func:`swap_if_better`) only when the
+   candidate is strictly better; the infer tasks load it on their next request;
+4. writes ``train_stats.json``, what :meth:`~CandidateTrainer.stats` returns for Slicer's panel (epoch,
+   total_epochs, best_metric, total_time) with the decision and both scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from monailabel.interfaces.tasks.train import TrainTask
+
+from monai_gamanet.bundle_runner import ReloadingModel, run_bundle
+
+logger = logging.getLogger(__name__)
+
+MIN_LABELS = 2  # one to train on, one to validate on
+VALIDATION_EVERY = 5
+
+
+def validation_split(image_id: str) -> bool:
+    """Whether a photo belongs to the fixed validation list (a hash of its id: stable as labels are added)."""
+    return int(hashlib.sha256(image_id.encode()).hexdigest(), 16) % VALIDATION_EVERY == 0
+
+
+def split_entries(entries: dict[str, dict], what: str) -> dict[str, list[dict]]:
+    """``{image_id: datalist entry}`` -> training / validation (and test = validation) by :func:`validation_split`.
+
+    Raises:
+        RuntimeError: fewer than :data:`MIN_LABELS` entries (nothing to validate a new model on).
+    """
+    if len(entries) < MIN_LABELS:
+        raise RuntimeError(
+            f"{len(entries)} photo(s) with {what}: at least {MIN_LABELS} are needed (one to train on, one to validate "
+            "the new model on before it replaces the served one)."
+        )
+    split: dict[str, list[dict]] = {"training": [], "validation": []}
+    for image_id in sorted(entries):
+        split["validation" if validation_split(image_id) else "training"].append(entries[image_id])
+    if not split["validation"]:  # few labels, none hashed to validation: the last one validates
+        split["validation"].append(split["training"].pop())
+    if not split["training"]:
+        split["training"].append(split["validation"].pop(0))
+    split["test"] = list(split["validation"])
+    return split
+
+
+def swap_if_better(candidate: Path, served: Path, candidate_score: float, served_score: float) -> bool:
+    """Put ``candidate`` in place of ``served`` if it scored strictly better: copied beside the served file, then
+    renamed over it (``os.replace``), so a reader sees the old model or the new one, never half of one."""
+    if not candidate_score > served_score:
+        return False
+    tmp = served.with_name(f".{served.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(candidate, tmp)
+        os.replace(tmp, served)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+class CandidateTrainer(TrainTask):
+    """See the module's doc; subclasses set :attr:`bundle` and :attr:`metric` and define ``datalist`` / ``score``.
+
+    Args:
+        description: what MONAI Label's info shows.
+        model: the served model (:class:`ReloadingModel` of the bundle this trainer trains).
+        work_dir: run folders, the depth cache and ``train_stats.json`` (outside the bundle's ``models/``).
+        overrides: the bundle's settings the served model was trained with (e.g. ``spatial_size``).
+        epochs: default epochs per request (``max_epochs`` in the request overrides it).
+        fine_tune: start from the served weights (default) or from scratch.
+    """
+
+    bundle = ""
+    metric = ""
+
+    def __init__(
+        self,
+        description: str,
+        model: ReloadingModel,
+        work_dir: str | Path,
+        overrides: dict | None = None,
+        epochs: int = 10,
+        fine_tune: bool = True,
+    ) -> None:
+        super().__init__(description)
+        self.model, self.work_dir, self.overrides = model, Path(work_dir), dict(overrides or {})
+        self.epochs, self.fine_tune = epochs, fine_tune
+
+    def config(self) -> dict[str, Any]:
+        return {"max_epochs": self.epochs}
+
+    def stats(self) -> dict[str, Any]:
+        path = self.work_dir / "train_stats.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def datalist(self, datastore, folder: Path) -> dict[str, list[dict]]:
+        raise NotImplementedError
+
+    def extra_overrides(self, run: Path) -> dict[str, object]:
+        """Bundle settings of this trainer beyond the common ones (e.g. where the depth model is)."""
+        return {}
+
+    def score(self, weights_root: Path, items: list[dict], device: str) -> float:
+        raise NotImplementedError
+
+    def __call__(self, request: dict, datastore) -> dict:
+        start = time.time()
+        epochs = int(request.get("max_epochs", self.epochs))
+        if not 1 <= epochs <= 1000:
+            raise ValueError(f"max_epochs must be between 1 and 1000, not {epochs}.")
+        device = str(request.get("device") or "cpu")
+        run = self.work_dir / time.strftime("run_%Y%m%d_%H%M%S")
+        (run / "data").mkdir(parents=True, exist_ok=True)
+        split = self.datalist(datastore, run / "data")
+        (run / "data" / "datalist.json").write_text(json.dumps(split, indent=1))
+        served = self.model.weights
+        logger.info(
+            "%s: training on %d photos, validating on %d, %d epochs, into %s",
+            self.bundle,
+            len(split["training"]),
+            len(split["validation"]),
+            epochs,
+            run / "candidate",
+        )
+        overrides = {
+            **self.overrides,
+            "bundle_root": str(run / "candidate"),
+            "dataset_dir": str(run / "data"),
+            "epochs": epochs,
+            "num_workers": 0,
+            "resume": False,
+            "initial_weights": str(served) if self.fine_tune and served.is_file() else "",
+            "device": f"$torch.device('{device}')",
+            **self.extra_overrides(run),
+        }
+        run_bundle(self.bundle, ["train.yaml"], overrides, run / "train.log")
+        candidate = run / "candidate" / "models" / "model.pt"
+        if not candidate.is_file():
+            raise RuntimeError(f"training saved no model ({candidate}); see {run / 'train.log'}")
+        new = self.score(run / "candidate", split["validation"], device)
+        old = self.score(self.model.bundle_root, split["validation"], device) if served.is_file() else float("-inf")
+        swapped = swap_if_better(candidate, served, new, old)
+        stats = {
+            "epoch": epochs,
+            "total_epochs": epochs,
+            "best_metric": round(max(new, old), 4),
+            "metric": self.metric,
+            "candidate_score": round(new, 4),
+            "served_score": round(old, 4) if old > float("-inf") else None,
+            "swapped": swapped,
+            "training_photos": len(split["training"]),
+            "validation_photos": len(split["validation"]),
+            "total_time": f"{time.time() - start:.0f}s",
+            "run": str(run),
+        }
+        (self.work_dir / "train_stats.json").write_text(json.dumps(stats, indent=1))
+        kept = "swapped in" if swapped else "served model kept"
+        logger.info("%s: validation %s candidate %.4f, served %.4f -> %s", self.bundle, self.metric, new, old, kept)
+        return stats
