@@ -24,6 +24,7 @@ __all__ = [
     "MAX_PIXELS",
     "PHOTO_SUFFIXES",
     "UploadError",
+    "check_depth_map",
     "check_name",
     "check_photo",
     "read_curve_label",
@@ -102,6 +103,28 @@ def check_photo(
     if min(width, height) < MIN_SIDE:
         raise UploadError(f"{shown} is {width} x {height} pixels: too small for a back photo (under {MIN_SIDE}).")
     return width, height
+
+
+def check_depth_map(path: str | Path, photo_size: tuple[int, int], name: str | None = None) -> None:
+    """Refuse anything but a depth ground truth for the photo: a 16-bit one-channel PNG of the photo's size
+    (millimetres from the camera, 0 = no measurement) with at least one valid pixel."""
+    path = Path(path)
+    shown = name or path.name
+    suffix_of(shown, (".png",), "depth map (16-bit PNG)")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode, size, array = img.mode, img.size, np.asarray(img)
+    except Exception as err:
+        raise UploadError(f"the depth map {shown} is not a readable PNG.") from err
+    if mode not in ("I;16", "I;16B", "I") or array.ndim != 2:
+        raise UploadError(f"the depth map {shown} is a {mode} PNG: expected one 16-bit channel (millimetres).")
+    if tuple(size) != tuple(photo_size):
+        raise UploadError(
+            f"the depth map {shown} is {size[0]} x {size[1]} but its photo is {photo_size[0]} x {photo_size[1]}."
+        )
+    if not array.any():
+        raise UploadError(f"the depth map {shown} has no valid pixel (all 0 = no measurement).")
 
 
 def _read_array(path: Path, suffix: str) -> tuple[np.ndarray, dict[int, str]]:

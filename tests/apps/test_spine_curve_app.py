@@ -321,7 +321,7 @@ def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, pha
         files={"label": ("wrong_depth.png", wrong.read_bytes())},
         timeout=60,
     )
-    assert response.status_code == 400 and "depth map is 10 x 10" in response.json()["detail"]
+    assert response.status_code == 400 and "is 10 x 10 but its photo is" in response.json()["detail"]
     served = work / "depth" / "models" / "model.pt"
     old_bytes = served.read_bytes()
     assert client.train_start("back_depth", {"max_epochs": 1})

@@ -20,7 +20,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import HTTPException
 from monailabel.datastore.local import LocalDatastore
 from PIL import Image
@@ -29,6 +28,7 @@ from monai_gamanet.uploads import (
     MAX_PIXELS,
     PHOTO_SUFFIXES,
     UploadError,
+    check_depth_map,
     check_name,
     check_photo,
     read_curve_label,
@@ -111,7 +111,8 @@ class SafeDatastore(LocalDatastore):
         segments = [s for s in segments if isinstance(s, dict)] if isinstance(segments, list) else None
         try:
             if label_tag == DEPTH_TAG:
-                check_depth_label(label_filename, size)
+                shown = f"{image_id}_depth{''.join(Path(label_filename).suffixes)}"
+                check_depth_map(label_filename, size, name=shown)
                 return super().save_label(image_id, label_filename, label_tag, _plain(label_info))
             shown = f"{image_id}_label{''.join(Path(label_filename).suffixes)}"  # the upload's type, not its temp name
             mask = read_curve_label(label_filename, size, segments, name=shown)
@@ -121,24 +122,6 @@ class SafeDatastore(LocalDatastore):
             png = Path(tmp) / f"{image_id}.png"
             Image.fromarray(mask).save(png)
             return super().save_label(image_id, str(png), label_tag, _plain(label_info))
-
-
-def check_depth_label(path: str | Path, photo_size: tuple[int, int]) -> None:
-    """A depth ground truth: a 16-bit one-channel PNG of the photo's size (millimetres, 0 = no measurement)."""
-    suffix_of(str(path), (".png",), "depth map (16-bit PNG)")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            mode, size = img.mode, img.size
-            array = np.asarray(img)
-    except Exception as err:
-        raise UploadError("the depth map is not a readable PNG.") from err
-    if mode not in ("I;16", "I;16B", "I") or array.ndim != 2:
-        raise UploadError(f"the depth map is a {mode} PNG: expected one 16-bit channel (millimetres).")
-    if tuple(size) != tuple(photo_size):
-        raise UploadError(f"the depth map is {size[0]} x {size[1]} but its photo is {photo_size[0]} x {photo_size[1]}.")
-    if array.max() == 0:
-        raise UploadError("the depth map has no valid pixel (all 0 = no measurement).")
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:

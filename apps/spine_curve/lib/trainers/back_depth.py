@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lib.datastore import DEPTH_TAG, check_depth_label
+from lib.datastore import DEPTH_TAG
 from lib.trainers.candidate import CandidateTrainer, split_entries
 from monai_gamanet.bundle_runner import ReloadingModel
-from monai_gamanet.uploads import UploadError
+from monai_gamanet.uploads import UploadError, check_depth_map
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class BackDepthTrainer(CandidateTrainer):
             with Image.open(photo) as img:
                 size = img.size
             try:
-                check_depth_label(depth, size)
+                check_depth_map(depth, size)
             except UploadError as err:
                 logger.warning("depth of %s left out: %s", image_id, err)
                 continue
