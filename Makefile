@@ -10,7 +10,7 @@ STAMP := $(VENV)/.monai-gamanet-installed
 # this machine's pip configuration names local indexes that may be absent; their warnings are noise
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test serve lint clean
 
 setup: $(STAMP)
 
@@ -26,9 +26,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# MONAI Label server for 3D Slicer on 127.0.0.1:$(PORT): synthetic studies, brief models if none are trained
+PORT ?= 8000
+SERVE_DIR ?= serve_output
+serve: $(STAMP)
+	$(PY) -m monai_gamanet.serve --out $(SERVE_DIR) --port $(PORT)
+
 lint: $(STAMP)
 	$(PY) -m ruff check monai_gamanet tests benchmarks apps
 	$(PY) -m ruff format --check monai_gamanet tests benchmarks apps
 
 clean:
-	rm -rf $(DEMO_DIR) .pytest_cache
+	rm -rf $(DEMO_DIR) $(SERVE_DIR) .pytest_cache

@@ -4,7 +4,7 @@
 
 ``CAPTURES`` holds, per capture ``NAME``, either in sub-folders::
 
-    color/NAME.png (or .jpg)      the RGB photo
+    color/NAME.png (or .jpg)      the RGB photo (or images/NAME.png, as the synthetic phantom)
     depth/NAME.png                16-bit depth in millimetres aligned to the photo (0 = no measurement)
     labels/NAME.png               optional: the spine curve drawn as a band (any non-zero value = curve)
 
@@ -81,8 +81,9 @@ def find_captures(folder: str | Path) -> dict[str, Capture]:
             capture.problems.append(f"two {key} files ({getattr(capture, key).name}, {path.name})")
         setattr(capture, key, path)
 
-    if (folder / "color").is_dir():
-        for key, sub in (("photo", "color"), ("depth", "depth"), ("label", "labels")):
+    photos = "color" if (folder / "color").is_dir() else "images" if (folder / "images").is_dir() else None
+    if photos is not None:  # images/ too: the synthetic phantom's own layout
+        for key, sub in (("photo", photos), ("depth", "depth"), ("label", "labels")):
             for path in sorted((folder / sub).glob("*")) if (folder / sub).is_dir() else []:
                 if path.is_file() and _accepts(key, path):
                     add(path.stem, key, path)
@@ -135,11 +136,17 @@ def _write_capture(capture: Capture, studies: Path) -> None:
     atomic_write(studies / f"{capture.name}{suffix}", lambda tmp: shutil.copyfile(capture.photo, tmp))
 
 
-def import_captures(captures_dir: str | Path, studies: str | Path, dry_run: bool = False) -> dict:
-    """Check every capture, import the good ones; returns ``{"imported": [...], "skipped": {name: [why]}}``."""
+def import_captures(captures_dir: str | Path, studies: str | Path, dry_run: bool = False, curves: bool = True) -> dict:
+    """Check every capture, import the good ones; returns ``{"imported": [...], "skipped": {name: [why]}}``.
+
+    ``curves=False`` leaves the curve labels out (photos to be labelled, e.g. a demo of correcting in Slicer).
+    """
     studies = Path(studies)
     studies.mkdir(parents=True, exist_ok=True)
     captures = find_captures(captures_dir)
+    if not curves:
+        for capture in captures.values():
+            capture.label = None
     for capture in captures.values():
         check_capture(capture, studies)
     good = [c for c in captures.values() if not c.problems]
@@ -161,10 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("captures", type=Path, help="folder of Azure Kinect captures (see the module's doc)")
     parser.add_argument("--studies", type=Path, required=True, help="the MONAI Label studies folder to fill")
     parser.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
+    parser.add_argument("--no-curves", action="store_true", help="leave the curve labels out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        report = import_captures(args.captures, args.studies, args.dry_run)
+        report = import_captures(args.captures, args.studies, args.dry_run, curves=not args.no_curves)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

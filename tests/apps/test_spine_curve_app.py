@@ -334,3 +334,23 @@ def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, pha
     assert stats["metric"] == "delta1" and 0 <= stats["candidate_score"] <= 1 and stats["training_photos"] >= 1
     assert stats["swapped"] == (stats["candidate_score"] > stats["served_score"])
     assert (served.read_bytes() != old_bytes) == stats["swapped"]  # replaced only when better
+
+
+def test_serve_prepares_studies_and_models_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """``make serve``'s preparation on a tiny budget: studies with depth tags, two briefly trained bundles, the
+    command on 127.0.0.1; run again, nothing is trained or imported twice."""
+    from monai_gamanet import serve
+
+    monkeypatch.setattr(serve, "BUNDLES", tmp_path / "no_trained_bundles")  # as on a fresh checkout
+    args = ["--out", str(tmp_path), "--photos", "10", "--epochs", "1", "--size", "48", "24", "--curve-epochs", "1"]
+    args += ["--curve-size", "32", "16", "--no-start", "--port", "8123"]
+    assert serve.main(args) == 0
+    studies = tmp_path / "studies"
+    assert len(list(studies.glob("*.png"))) == 10 and len(list((studies / "labels" / "depth").glob("*.png"))) == 10
+    assert not (studies / "labels" / "final").exists()  # curves are for the specialist to draw
+    weights = [tmp_path / b / "models" / "model.pt" for b in ("back_depth_estimation", "spine_curve_segmentation")]
+    stamps = [w.stat().st_mtime_ns for w in weights]
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8123" in out and "--host 127.0.0.1" in out and '{"spatial_size":[16,32]}' in out
+    assert serve.main(args) == 0  # a second run reuses everything
+    assert [w.stat().st_mtime_ns for w in weights] == stamps and len(list(studies.glob("*.png"))) == 10
