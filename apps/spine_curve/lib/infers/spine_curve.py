@@ -49,6 +49,15 @@ class _ModelTask(BasicInferTask):
     def is_valid(self) -> bool:  # listed by /info only once trained weights exist
         return self.model.available()
 
+    def loaded(self, device: str):
+        """The model on ``device``; weights that do not fit the bundle's network answer 503 with the reason."""
+        from lib.datastore import Refused
+
+        try:
+            return self.model.get(device)
+        except (RuntimeError, FileNotFoundError) as err:
+            raise Refused(503, f"the served model {self.model.weights} cannot be loaded (strictly): {err}") from err
+
     def pre_transforms(self, data=None) -> list:
         return []
 
@@ -76,7 +85,7 @@ class BackDepth(_ModelTask):
         )
 
     def run_inferer(self, data: dict[str, Any], convert_to_batch: bool = True, device: str = "cuda") -> dict:
-        depth = estimate_depth(self.model.get(device), data["image"])  # (W, H) at the photo's size
+        depth = estimate_depth(self.loaded(device), data["image"])  # (W, H) at the photo's size
         data["pred"] = depth.astype(np.float32)
         return data
 
@@ -117,7 +126,7 @@ class SpineCurve(_ModelTask):
         with tempfile.TemporaryDirectory(prefix="spine_curve_") as tmp:
             depth_png = Path(tmp) / "depth.png"  # the 16-bit format the curve network was trained on
             write_depth_png(depth_png, depth)
-            mask = curve_probability(photo, depth_png, self.model.get(device)) > 0.5
+            mask = curve_probability(photo, depth_png, self.loaded(device)) > 0.5
         name = str(data.get("image_id") or photo.stem)
         spacing = float(data.get("spacing", 1.0))
         report, flat, lifted = describe_curve(mask, depth, name, spacing, data.get("depth_range_mm"))
