@@ -33,7 +33,7 @@ import monai_gamanet
 from lib.configs.back_depth import BackDepthConfig
 from lib.configs.spine_curve import SpineCurveConfig
 from lib.datastore import Refused, SafeDatastore
-from lib.guard import INFER_PARAMS, clean_infer_params, install
+from lib.guard import INFER_PARAMS, choose_device, clean_infer_params, install
 from monai_gamanet.bundle_runner import BUNDLES, ReloadingModel
 from monai_gamanet.uploads import MAX_PIXELS
 
@@ -146,16 +146,9 @@ class SpineCurveApp(MONAILabelApp):
         return result
 
     def device_for(self, asked: object = None) -> str:
-        """The conf's device (``cpu`` / ``cuda``), or with ``auto`` the client's choice where valid, else a GPU when
-        present."""
-        cuda = torch.cuda.is_available()
-        if self.device == "cuda" and not cuda:
-            raise Refused(503, "this server is configured for a GPU (--conf device cuda) but none is available.")
-        if self.device != "auto":
-            return self.device
-        if asked == "cpu" or (asked == "cuda" and cuda):
-            return str(asked)
-        return "cuda" if cuda else "cpu"
+        """The device of a request: the conf's, or with ``auto`` the client's choice where valid, else a GPU when
+        present (:func:`lib.guard.choose_device`)."""
+        return choose_device(self.device, asked, torch.cuda.is_available())
 
     def infer(self, request: dict, datastore=None) -> dict:
         """Every infer, from any route: known model, an image id of the studies folder or a checked upload, params

@@ -283,7 +283,7 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
     assert status["status"] == "DONE", status
     stats = client.info()["train_stats"]["spine_curve"]
     assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
-    assert stats["metric"] == "dice" and stats["validation_photos"] >= 1
+    assert stats["metric"] == "dice" and stats["validation_photos"] >= 1 and stats["loss"] > 0
     assert stats["candidate_score"] > stats["served_score"] == 0.0
     assert served.read_bytes() != old_bytes and not list(served.parent.glob(".*.tmp"))
     after, params = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})

@@ -100,6 +100,18 @@ def clean_infer_params(params: Any) -> dict[str, Any]:
     return clean
 
 
+def choose_device(setting: str, asked: object, cuda: bool) -> str:
+    """``setting`` (the app's ``--conf device``) ``cpu`` or ``cuda`` forces that device (``cuda`` without a GPU is
+    a 503); ``auto`` takes the client's ``cpu`` / ``cuda`` where possible, else a GPU when there is one."""
+    if setting == "cuda" and not cuda:
+        raise Refused(503, "this server is configured for a GPU (--conf device cuda) but none is available.")
+    if setting != "auto":
+        return setting
+    if asked == "cpu" or (asked == "cuda" and cuda):
+        return str(asked)
+    return "cuda" if cuda else "cpu"
+
+
 class RouteGuard:
     """ASGI wrapper: 403 for :data:`REFUSED_ROUTES` not enabled in ``conf``, 413 for bodies over ``max_bytes``."""
 

@@ -14,7 +14,8 @@ no validation split let it save anything, loads checkpoints non-strictly and ret
    higher is better) and replaces the served ``models/model.pt`` atomically (:func:`swap_if_better`) only when the
    candidate is strictly better; the infer tasks load it on their next request;
 4. writes ``train_stats.json``, what :meth:`~CandidateTrainer.stats` returns for Slicer's panel (epoch,
-   total_epochs, best_metric, total_time) with the decision and both scores.
+   total_epochs, loss, best_metric, total_time) with the decision and both scores; while a run trains, the same
+   fields read live from its log, so Slicer's progress bar moves.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -79,6 +81,21 @@ def swap_if_better(candidate: Path, served: Path, candidate_score: float, served
     return True
 
 
+_EPOCH = re.compile(r"Epoch: (\d+)/(\d+), Iter: \d+/\d+ -- \w+: ([0-9.]+)")
+_BEST = re.compile(r"Got new best metric of \w+: ([0-9.]+)")
+
+
+def progress(log: str) -> dict[str, Any]:
+    """Epoch, total epochs, last training loss and best validation metric so far, from a bundle run's log."""
+    epochs = _EPOCH.findall(log)
+    if not epochs:
+        return {}
+    epoch, total, loss = epochs[-1]
+    best = _BEST.findall(log)
+    stats = {"epoch": int(epoch), "total_epochs": int(total), "loss": float(loss)}
+    return stats | ({"best_metric": round(float(best[-1]), 4)} if best else {})
+
+
 class CandidateTrainer(TrainTask):
     """See the module's doc; subclasses set :attr:`bundle` and :attr:`metric` and define ``datalist`` / ``score``.
 
@@ -111,8 +128,15 @@ class CandidateTrainer(TrainTask):
         return {"max_epochs": self.epochs}
 
     def stats(self) -> dict[str, Any]:
+        """The last run's statistics; while a run trains, its progress read from its log (Slicer's bars)."""
         path = self.work_dir / "train_stats.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        done = json.loads(path.read_text()) if path.is_file() else {}
+        runs = sorted(self.work_dir.glob("run_*/train.log"))
+        if runs and (not done or Path(done.get("run", "")) != runs[-1].parent):
+            live = progress(runs[-1].read_text(errors="replace"))
+            if live:
+                return {**live, "status": "training", "run": str(runs[-1].parent)}
+        return done
 
     def datalist(self, datastore, folder: Path) -> dict[str, list[dict]]:
         raise NotImplementedError
@@ -162,6 +186,7 @@ class CandidateTrainer(TrainTask):
         old = self.score(self.model.bundle_root, split["validation"], device) if served.is_file() else float("-inf")
         swapped = swap_if_better(candidate, served, new, old)
         stats = {
+            **progress((run / "train.log").read_text(errors="replace")),
             "epoch": epochs,
             "total_epochs": epochs,
             "best_metric": round(max(new, old), 4),
