@@ -129,6 +129,16 @@ def client(server, tmp_path_factory):
     return MONAILabelClient(server[0], tmpdir=str(tmp_path_factory.mktemp("client")))
 
 
+def train_and_wait(client, model: str) -> None:
+    """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it is done."""
+    assert client.train_start(model, {"max_epochs": 1})
+    deadline = time.monotonic() + 600
+    while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
+        assert time.monotonic() < deadline, "training did not finish in 10 minutes"
+        time.sleep(2)
+    assert status["status"] == "DONE", status
+
+
 def _geometry(path: Path) -> tuple:
     image = sitk.ReadImage(str(path))
     return image.GetSize()[:2], image.GetSpacing()[:2], image.GetOrigin()[:2], image.GetDirection()
@@ -275,12 +285,7 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
         client.save_label(Path(entry["image"]).stem, str(phantom_dir / entry["label"]), tag="final")
     served = work / "curve" / "models" / "model.pt"
     old_bytes = served.read_bytes()
-    assert client.train_start("spine_curve", {"max_epochs": 1})
-    deadline = time.monotonic() + 600
-    while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
-        assert time.monotonic() < deadline, "training did not finish in 10 minutes"
-        time.sleep(2)
-    assert status["status"] == "DONE", status
+    train_and_wait(client, "spine_curve")
     stats = client.info()["train_stats"]["spine_curve"]
     assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
     assert stats["metric"] == "dice" and stats["validation_photos"] >= 1 and stats["loss"] > 0
@@ -303,6 +308,9 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
     bad = requests.post(f"{url}/train/spine_curve", json={"max_epochs": 1, "bundle_path": "/tmp"}, timeout=30)
     assert bad.status_code == 400 and "bundle_path" in bad.json()["detail"]
     assert requests.post(f"{url}/train/no_such_model", json={}, timeout=30).status_code == 404
+    bad = requests.post(f"{url}/scoring/curve_uncertainty", json={"bundle_path": "/tmp"}, timeout=30)
+    assert bad.status_code == 400 and "device" in bad.json()["detail"]
+    assert requests.post(f"{url}/scoring/", json={}, timeout=30).status_code == 403
 
 
 def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, phantom_dir: Path, datalist: dict) -> None:
@@ -324,12 +332,7 @@ def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, pha
     assert response.status_code == 400 and "is 10 x 10 but its photo is" in response.json()["detail"]
     served = work / "depth" / "models" / "model.pt"
     old_bytes = served.read_bytes()
-    assert client.train_start("back_depth", {"max_epochs": 1})
-    deadline = time.monotonic() + 600
-    while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
-        assert time.monotonic() < deadline, "training did not finish in 10 minutes"
-        time.sleep(2)
-    assert status["status"] == "DONE", status
+    train_and_wait(client, "back_depth")
     stats = client.info()["train_stats"]["back_depth"]
     assert stats["metric"] == "delta1" and 0 <= stats["candidate_score"] <= 1 and stats["training_photos"] >= 1
     assert stats["swapped"] == (stats["candidate_score"] > stats["served_score"])

@@ -6,6 +6,8 @@ Installed by :meth:`main.SpineCurveApp.on_init_complete` (the server's start-up)
 * :class:`RouteGuard` answers 403 to the routes that change or dump the server's state (``PUT``/``DELETE /model``,
   ``POST /reload``, image and label deletions, ``/datastore/dataset``, sessions, WSI infer) unless the app's conf
   enables them, and 413 to a request body over the upload cap;
+* ``POST /train/{model}`` and ``/scoring/{method}`` (:func:`guarded_train`, :func:`guarded_scoring`) take only
+  ``max_epochs`` / ``device``, never run inside the server process;
 * ``POST /infer/{model}`` is served by :func:`guarded_infer`: unknown model 404; the image must be a datastore id
   (404 when unknown) or an uploaded RGB photo (validated before anything runs); ``params`` must be a JSON object,
   and any that would name a file or a model (``image``, ``label``, ``model_filename``, ``label_tag``,
@@ -47,6 +49,7 @@ REFUSED_ROUTES: list[tuple[str, str, str, str]] = [
     ("POST", r"/infer/wsi_v2/.*", "allow_wsi", "whole-slide inference (pathology only)"),
     ("POST", r"/batch/infer/.*", "allow_batch_infer", "batch inference over the whole datastore"),
     ("POST", r"/train/?", "allow_train_all", "training every model at once; use POST /train/{model}"),
+    ("POST", r"/scoring/?", "allow_train_all", "every scoring method at once; use POST /scoring/{method}"),
 ]
 TRAIN_PARAMS = ("max_epochs",)  # what a client may set for training (MONAI Label would pass anything on)
 # infer params a client may set (anything else is dropped; the refused ones are an error)
@@ -162,7 +165,7 @@ def _max_pixels() -> int:
     return app_instance().datastore().max_pixels
 
 
-def guarded_infer(
+async def guarded_infer(
     background_tasks: BackgroundTasks,
     model: str,
     image: str = "",
@@ -201,7 +204,7 @@ def guarded_infer(
     return send_response(instance.datastore(), result, output, background_tasks)
 
 
-def guarded_train(model: str, params: Any = None, run_sync: bool = False, enqueue: bool = False):
+async def guarded_train(model: str, params: dict | None = None, run_sync: bool = False, enqueue: bool = False):
     """``POST /train/{model}``: a known trainer, params limited to :data:`TRAIN_PARAMS` (MONAI Label 0.8.5 passes
     a client's ``bundle_path`` on to the training process's ``PYTHONPATH``), never run inside the server."""
     from monailabel.endpoints.train import run_model
@@ -225,6 +228,23 @@ def guarded_train(model: str, params: Any = None, run_sync: bool = False, enqueu
     return run_model(model, {k: v for k, v in params.items() if k in TRAIN_PARAMS}, False, enqueue)
 
 
+async def guarded_scoring(method: str, params: dict | None = None, run_sync: bool = False):
+    """``POST /scoring/{method}``: a known method, no params but ``device`` (as for training, MONAI Label 0.8.5
+    would put a client's ``bundle_path`` on the scoring process's ``PYTHONPATH``), never inside the server."""
+    from monailabel.endpoints.scoring import run_method
+    from monailabel.interfaces.utils.app import app_instance
+
+    instance = app_instance()
+    if method not in instance._scoring_methods:
+        raise Refused(404, f"no scoring method '{method}'; this server has: {', '.join(instance._scoring_methods)}.")
+    if run_sync:
+        raise Refused(400, "run_sync would score inside the server process; start scoring and poll /scoring/.")
+    params = {} if params is None else params
+    if not isinstance(params, dict) or any(k not in ("device", "client_id") for k in params):
+        raise Refused(400, "scoring params may set only device.")
+    return run_method(method, {k: v for k, v in params.items() if k == "device"}, False)
+
+
 def _exception_handlers() -> dict:
     from monailabel.interfaces.exception import ImageNotFoundException, LabelNotFoundException, MONAILabelException
 
@@ -244,48 +264,27 @@ def _exception_handlers() -> dict:
 
 
 def install(fastapi_app, conf: dict[str, str], max_bytes: int) -> None:
-    """Replace the infer route, add the exception handlers and wrap the app in :class:`RouteGuard` (once)."""
-    from monailabel.config import RBAC_ADMIN, RBAC_USER, settings
-    from monailabel.endpoints.user.auth import RBAC, User
+    """Put the checked infer, train and scoring routes before MONAI Label's, add the exception handlers and wrap
+    the app in :class:`RouteGuard` (once)."""
+    from monailabel.config import settings
+    from monailabel.endpoints.user.auth import RBAC
 
     if getattr(fastapi_app.state, "spine_curve_guard", False):
         return
     prefix = settings.MONAI_LABEL_API_STR
-    path = f"{prefix}/infer/{{model}}"
-
-    async def endpoint(
-        background_tasks: BackgroundTasks,
-        model: str,
-        image: str = "",
-        session_id: str = "",
-        params: str = Form("{}"),
-        file: UploadFile = File(None),
-        label: UploadFile = File(None),
-        output: str | None = None,
-        user: User = Depends(RBAC(settings.MONAI_LABEL_AUTH_ROLE_USER)),
-    ):
-        return guarded_infer(background_tasks, model, image, session_id, params, file, label, output)
-
-    fastapi_app.router.add_api_route(
-        path, endpoint, methods=["POST"], summary=f"{RBAC_USER}Run Inference (inputs checked: apps/spine_curve)"
+    # the roles of MONAI Label's own routes
+    user, admin, annotator = (
+        Depends(RBAC(getattr(settings, f"MONAI_LABEL_AUTH_ROLE_{role}"))) for role in ("USER", "ADMIN", "ANNOTATOR")
     )
-
-    async def train_endpoint(
-        model: str,
-        params: dict | None = None,
-        run_sync: bool = False,
-        enqueue: bool = False,
-        user: User = Depends(RBAC(settings.MONAI_LABEL_AUTH_ROLE_ADMIN)),
-    ):
-        return guarded_train(model, params, run_sync, enqueue)
-
-    fastapi_app.router.add_api_route(
-        f"{prefix}/train/{{model}}", train_endpoint, methods=["POST"], summary=f"{RBAC_ADMIN}Run Training (checked)"
-    )
-    # first in the list, so they answer before MONAI Label's own routes (routes are matched in order)
     routes = fastapi_app.router.routes
-    for ours in (train_endpoint, endpoint):
-        routes.insert(0, routes.pop(next(i for i, r in enumerate(routes) if getattr(r, "endpoint", None) is ours)))
+    for path, endpoint, role in [
+        (f"{prefix}/infer/{{model}}", guarded_infer, user),
+        (f"{prefix}/train/{{model}}", guarded_train, admin),
+        (f"{prefix}/scoring/{{method}}", guarded_scoring, annotator),
+    ]:
+        summary = (endpoint.__doc__ or "").split(":")[0].strip("`")
+        fastapi_app.router.add_api_route(path, endpoint, methods=["POST"], dependencies=[role], summary=summary)
+        routes.insert(0, routes.pop())  # first: it answers before MONAI Label's route (matched in order)
     for exc, handler in _exception_handlers().items():
         fastapi_app.add_exception_handler(exc, handler)
     fastapi_app.middleware_stack = RouteGuard(fastapi_app.build_middleware_stack(), conf, max_bytes, prefix)
