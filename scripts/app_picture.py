@@ -1,0 +1,61 @@
+"""The picture of apps/spine_curve/README.md: what the app answers for one held-out photo, from the Table 4 runs
+(runs/depth/seed0/gamanet and runs/table4/seed0/rgbd: see the curve bundle's docs). The photo shown is the one whose
+predicted major Cobb angle is closest to the truth among the test photos curved by 20 degrees or more: a best case,
+not a typical one (Table 4 gives the typical error).
+
+    .venv/bin/python scripts/app_picture.py   # -> docs/images/app_results.png
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from monai_gamanet.data import prepare_dataset
+from monai_gamanet.depth_cache import estimate_depth, load_depth_model, write_depth_png
+from monai_gamanet.pipeline import curve_probability, describe_curve, load_curve_model
+from monai_gamanet.visualize import colorize_depth, overlay_curve, overlay_morphology, panel_grid
+
+dov = {
+    "spatial_size": [120, 240],
+    "depth_percentiles": [1.0, 99.0],
+    "output_activation": "clamp",
+    "network_name": "gamanet",
+}
+depth_model = load_depth_model("runs/depth/seed0/gamanet", dov, "cpu")
+curve_model = load_curve_model("runs/table4/seed0/rgbd", {"spatial_size": [128, 256], "inputs": "rgbd"}, "cpu")
+test = prepare_dataset("runs/table4/seed0/phantom")["test"]
+best = None
+for item in test:
+    doc = json.loads(Path(item["curve"]).read_text())
+    if doc["curve_type"] == "none" or doc["major_cobb_deg"] < 20:
+        continue
+    depth = estimate_depth(depth_model, item["image"])
+    write_depth_png(Path("/tmp/diag/d.png"), depth)
+    mask = curve_probability(item["image"], "/tmp/diag/d.png", curve_model) > 0.5
+    report, flat, _ = describe_curve(mask, depth, Path(item["image"]).stem, doc["pixel_spacing_mm"])
+    if report.get("curve_found"):
+        err = abs(report["major_cobb_deg"] - doc["major_cobb_deg"])
+        if best is None or err < best[0]:
+            best = (err, item, doc, depth, mask, report, flat)
+err, item, doc, depth, mask, report, flat = best
+photo = np.asarray(Image.open(item["image"]).convert("RGB"))
+label = overlay_curve(photo, mask.T)
+pts = Image.fromarray(photo.copy())
+draw = ImageDraw.Draw(pts)
+s = doc["pixel_spacing_mm"]
+for cp in flat["markups"][0]["controlPoints"]:
+    x, y = cp["position"][0] / s, cp["position"][1] / s
+    draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=(0, 200, 255))
+    if cp["label"] in ("C7", "T4", "T8", "T12", "L3", "L5"):
+        draw.text((x + 4, y - 5), cp["label"], fill=(255, 255, 255))
+panels = [
+    label,
+    np.asarray(pts),
+    colorize_depth(depth.T, np.ones_like(depth.T, bool)),
+    overlay_morphology(photo, report, mask.T),
+]
+cap = f"{Path(item['image']).stem}: label | markups curve | depth | report (predicted {report['major_cobb_deg']:.0f} deg, true {doc['major_cobb_deg']:.0f})"
+panel_grid([panels], [cap]).save("docs/images/app_results.png")
+print(cap, err)
