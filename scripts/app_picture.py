@@ -56,6 +56,7 @@ panels = [
     colorize_depth(depth.T, np.ones_like(depth.T, bool)),
     overlay_morphology(photo, report, mask.T),
 ]
-cap = f"{Path(item['image']).stem}: label | markups curve | depth | report (predicted {report['major_cobb_deg']:.0f} deg, true {doc['major_cobb_deg']:.0f})"
+angles = f"predicted {report['major_cobb_deg']:.0f} deg, true {doc['major_cobb_deg']:.0f}"
+cap = f"{Path(item['image']).stem}: label | markups curve | depth | report ({angles})"
 panel_grid([panels], [cap]).save("docs/images/app_results.png")
 print(cap, err)
