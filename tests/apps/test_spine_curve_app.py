@@ -129,14 +129,15 @@ def client(server, tmp_path_factory):
     return MONAILabelClient(server[0], tmpdir=str(tmp_path_factory.mktemp("client")))
 
 
-def train_and_wait(client, model: str) -> None:
-    """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it is done."""
+def train_and_wait(client, model: str, expect: str = "DONE") -> dict:
+    """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it ends."""
     assert client.train_start(model, {"max_epochs": 1})
     deadline = time.monotonic() + 600
     while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
         assert time.monotonic() < deadline, "training did not finish in 10 minutes"
         time.sleep(2)
-    assert status["status"] == "DONE", status
+    assert status["status"] == expect, status
+    return status
 
 
 def _geometry(path: Path) -> tuple:
@@ -315,6 +316,8 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
 
 def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, phantom_dir: Path, datalist: dict) -> None:
     url, studies, work = server
+    failed = train_and_wait(client, "back_depth", expect="ERROR")  # no depth ground truth yet: a clear failure
+    assert any("at least 2 are needed" in line for line in failed["details"]), failed["details"]
     entries = datalist["training"][:3]
     for entry in entries:
         client.save_label(Path(entry["image"]).stem, str(phantom_dir / entry["depth"]), tag="depth")
