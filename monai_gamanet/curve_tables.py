@@ -190,7 +190,7 @@ def write_tables(out: Path, results: dict[int, dict[str, dict]], args: argparse.
         f"- Phantom: {args.samples} samples per seed, split 8:1:1; depth model: GAMA-Net from "
         f"`{args.depth_out}/seed<S>/gamanet` ({args.depth_epochs} epochs at {args.depth_size[0]} x "
         f"{args.depth_size[1]}, {pt.SETTINGS_TEXT[args.depth_settings]}).",
-        f"- {minutes:.0f} min of run time in all on {pt._device()}, {args.jobs} run(s) at a time.",
+        f"- {minutes:.0f} min of run time in all on {pt.machine_name()}, {args.jobs} run(s) at a time.",
     ]
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,7 @@ def write_tables(out: Path, results: dict[int, dict[str, dict]], args: argparse.
         "goals": goals(mean, paired),
         "budget": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "minutes": minutes,
-        "device": pt._device(),
+        "device": pt.machine_name(),
     }
     clean = json.loads(json.dumps(doc), parse_constant=lambda c: None)  # NaN -> null: strict JSON
     (args.out / f"{args.name}.json").write_text(json.dumps(clean, indent=1, allow_nan=False))
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> str:
                 logger.warning("%s (seed %d): no %s, left out", n, s, path)
     else:
         shared = {s: prepare_seed(s, args) for s in args.seeds}
-        threads = pt._threads(args)
+        threads = pt.run_threads(args)
 
         def work(job: tuple[int, str]) -> dict | None:
             s, n = job

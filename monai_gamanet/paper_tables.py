@@ -75,12 +75,14 @@ __all__ = [
     "RUNS",
     "TABLES",
     "best_rows",
+    "machine_name",
     "main",
     "paired_differences",
     "per_image",
     "plateau",
     "reference_rows",
     "run_minutes",
+    "run_threads",
     "summarize",
     "train_and_evaluate",
     "validation_curve",
@@ -331,7 +333,7 @@ def run_overrides(name: str, args: argparse.Namespace) -> dict[str, object]:
     return {**SETTINGS[getattr(args, "settings", "recorded")], **RUNS[name]}
 
 
-def _threads(args: argparse.Namespace) -> int | None:
+def run_threads(args: argparse.Namespace) -> int | None:
     """CPU threads per run: ``--threads``, else one when several runs share the machine, else all."""
     if getattr(args, "threads", None):
         return args.threads
@@ -340,7 +342,7 @@ def _threads(args: argparse.Namespace) -> int | None:
 
 def run_one(name: str, out: Path, dataset: Path, seed: int, args: argparse.Namespace) -> dict:
     """Train (or continue) and evaluate one run of one seed; returns its ``eval/metrics.json``."""
-    threads = _threads(args)
+    threads = run_threads(args)
     common = {
         "bundle_root": str(out / name),
         "dataset_dir": str(dataset),
@@ -420,7 +422,7 @@ def best_rows(rows: dict[str, dict[str, float]], columns: list[str] | None = Non
     return "Best per column: " + ", ".join(f"{header(m)}: {name}" for m, name in best.items()) + "."
 
 
-def _device() -> str:
+def machine_name() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
@@ -450,7 +452,7 @@ def write_tables(
     }
     seeds = ", ".join(map(str, per_seed))
     mean, sd = summarize(per_seed)
-    device = getattr(args, "device_name", None) or _device()
+    device = getattr(args, "device_name", None) or machine_name()
     lines = [
         f"Budget: {args.epochs} epochs, batch {args.batch}, photos resized to {args.size[0]} x {args.size[1]} (H x W), "
         f"{args.samples} phantom samples per seed (split 8:1:1), Adam 1e-4, "

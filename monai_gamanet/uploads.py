@@ -23,6 +23,8 @@ __all__ = [
     "LABEL_SUFFIXES",
     "MAX_PIXELS",
     "PHOTO_SUFFIXES",
+    "TooLarge",
+    "UnsupportedType",
     "UploadError",
     "check_depth_map",
     "check_name",
@@ -41,7 +43,21 @@ SPINE_WORDS = ("spine", "curve")
 
 
 class UploadError(ValueError):
-    """An upload or name that is refused; the message says why."""
+    """An upload or name that is refused; the message says why. ``status``: the HTTP status a server answers."""
+
+    status = 400
+
+
+class UnsupportedType(UploadError):
+    """A file of a type that is not read (not a photo, label or depth map)."""
+
+    status = 415
+
+
+class TooLarge(UploadError):
+    """A photo over the pixel cap."""
+
+    status = 413
 
 
 def check_name(value: object, what: str = "image id") -> str:
@@ -61,7 +77,7 @@ def suffix_of(name: str, allowed: Sequence[str], what: str = "photo") -> str:
         if lower.endswith(suffix):
             return suffix
     shown = Path(name).name or name
-    raise UploadError(f"{shown} is not a {what}: expected {', '.join(allowed)}.")
+    raise UnsupportedType(f"{shown} is not a {what}: expected {', '.join(allowed)}.")
 
 
 def check_photo(
@@ -88,7 +104,7 @@ def check_photo(
         with Image.open(path) as img:
             width, height, mode = img.width, img.height, img.mode
             if width * height > max_pixels:
-                raise UploadError(
+                raise TooLarge(
                     f"{shown} is {width} x {height} pixels, over the limit of {max_pixels:,} pixels: resize it first."
                 )
             img.verify()

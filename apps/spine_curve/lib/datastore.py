@@ -48,11 +48,6 @@ class Refused(HTTPException):
         super().__init__(status_code=status_code, detail=detail)
 
 
-def upload_status(err: UploadError) -> int:
-    text = str(err)
-    return 413 if "over the limit" in text else 415 if "expected ." in text and "is not a" in text else 400
-
-
 class SafeDatastore(LocalDatastore):
     """``LocalDatastore`` over the studies folder (PNG / JPEG photos) that validates every write first.
 
@@ -95,7 +90,7 @@ class SafeDatastore(LocalDatastore):
                 raise Refused(409, f"a photo with id '{image_id}' exists already; choose another id.")
             check_photo(image_filename, self.max_pixels, name=f"{image_id}{suffix}")
         except UploadError as err:
-            raise Refused(upload_status(err), str(err)) from err
+            raise Refused(err.status, str(err)) from err
         info = {k: v for k, v in (image_info or {}).items() if k in ("user", "client_id")}
         return super().add_image(image_id, image_filename, info)
 
@@ -117,7 +112,7 @@ class SafeDatastore(LocalDatastore):
             shown = f"{image_id}_label{''.join(Path(label_filename).suffixes)}"  # the upload's type, not its temp name
             mask = read_curve_label(label_filename, size, segments, name=shown)
         except UploadError as err:
-            raise Refused(upload_status(err), str(err)) from err
+            raise Refused(err.status, str(err)) from err
         with tempfile.TemporaryDirectory(prefix="spine_curve_label_") as tmp:
             png = Path(tmp) / f"{image_id}.png"
             Image.fromarray(mask).save(png)

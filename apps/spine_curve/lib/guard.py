@@ -32,7 +32,7 @@ from typing import Any
 from fastapi import BackgroundTasks, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
-from lib.datastore import Refused, upload_status
+from lib.datastore import Refused
 from monai_gamanet.uploads import PHOTO_SUFFIXES, UploadError, check_photo, suffix_of
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def _save_upload(upload: UploadFile) -> Path:
     try:
         suffix = suffix_of(name, PHOTO_SUFFIXES)
     except UploadError as err:
-        raise Refused(415, str(err)) from err
+        raise Refused(err.status, str(err)) from err
     fd, tmp = tempfile.mkstemp(prefix="spine_curve_upload_", suffix=suffix)
     with os.fdopen(fd, "wb") as f:
         shutil.copyfileobj(upload.file, f)
@@ -155,7 +155,7 @@ def _save_upload(upload: UploadFile) -> Path:
         check_photo(tmp, name=name, max_pixels=_max_pixels())
     except (UploadError, FileNotFoundError) as err:
         os.unlink(tmp)
-        raise Refused(upload_status(err) if isinstance(err, UploadError) else 400, str(err)) from err
+        raise Refused(err.status if isinstance(err, UploadError) else 400, str(err)) from err
     return Path(tmp)
 
 
@@ -250,7 +250,8 @@ def _exception_handlers() -> dict:
 
     def answer(status: int):
         async def handler(request, exc):
-            return JSONResponse({"detail": str(getattr(exc, "msg", None) or exc)}, status_code=status)
+            code = getattr(exc, "status", status) if isinstance(exc, UploadError) else status
+            return JSONResponse({"detail": str(getattr(exc, "msg", None) or exc)}, status_code=code)
 
         return handler
 

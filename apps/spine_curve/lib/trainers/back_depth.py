@@ -17,7 +17,6 @@ from PIL import Image
 
 from lib.datastore import DEPTH_TAG
 from lib.trainers.candidate import CandidateTrainer, split_entries
-from monai_gamanet.bundle_runner import ReloadingModel
 from monai_gamanet.uploads import UploadError, check_depth_map
 
 logger = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class BackDepthTrainer(CandidateTrainer):
         from monai_gamanet.transforms import LoadBackSampled, NormalizeDepth
         from monai_gamanet.transforms.depth import valid_depth_mask
 
-        model = ReloadingModel(load_depth_model, weights_root, self.overrides).get(device)
+        model = load_depth_model(weights_root, self.overrides, device)
         percentiles = self.overrides.get("depth_percentiles", (0.0, 100.0))
         load, normalize = LoadBackSampled(keys="depth"), NormalizeDepth(*percentiles)
         scores = []

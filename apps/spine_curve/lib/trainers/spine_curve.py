@@ -17,7 +17,6 @@ import numpy as np
 from PIL import Image
 
 from lib.trainers.candidate import CandidateTrainer, split_entries
-from monai_gamanet.bundle_runner import ReloadingModel
 from monai_gamanet.uploads import UploadError, read_curve_label
 
 logger = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class SpineCurveTrainer(CandidateTrainer):
         from monai_gamanet.depth_cache import estimate_depth, write_depth_png
         from monai_gamanet.pipeline import curve_probability, load_curve_model
 
-        curve = ReloadingModel(load_curve_model, weights_root, self.overrides).get(device)
+        curve = load_curve_model(weights_root, self.overrides, device)
         depth_model = self.models.depth.get(device)
         scores = []
         with tempfile.TemporaryDirectory(prefix="spine_curve_score_") as tmp:
