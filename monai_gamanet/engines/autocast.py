@@ -11,18 +11,26 @@ needed. The speed-up on a given machine is measured by ``benchmarks/depth_networ
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import torch
 from monai.inferers import SimpleInferer
 
-__all__ = ["PRECISIONS", "AutocastInferer", "autocast_dtype", "bf16_supported"]
+__all__ = ["NO_CPU_BF16", "PRECISIONS", "AutocastInferer", "autocast_dtype", "bf16_supported"]
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
+# Set to 1 to run as on a CPU without native bf16 (most laptops: AVX2 only), e.g. to test the float32 path on a
+# machine that has AVX512-BF16; inherited by every process a run starts.
+NO_CPU_BF16 = "MONAI_GAMANET_NO_CPU_BF16"
+
+
 @functools.cache
 def _cpu_has_bf16() -> bool:
+    if os.environ.get(NO_CPU_BF16, "") not in ("", "0"):
+        return False
     probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
     if probe is not None and probe():
         return True

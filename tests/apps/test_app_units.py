@@ -42,3 +42,27 @@ def test_device_follows_the_conf_then_the_client_then_the_machine() -> None:
         guard.choose_device("cuda", None, False)
     assert guard.choose_device("auto", None, True) == "cuda" and guard.choose_device("auto", None, False) == "cpu"
     assert guard.choose_device("auto", "cpu", True) == "cpu" and guard.choose_device("auto", "cuda", False) == "cpu"
+
+
+def test_labelled_files_come_from_disk_not_from_the_watched_index(tmp_path: Path) -> None:
+    """MONAI Label's file watcher clears each photo's labels in its index while it rebuilds it: the trainers read
+    what is on disk, so a rebuild under way cannot hide a saved label from a training run."""
+    import numpy as np
+    from PIL import Image
+
+    datastore_module = pytest.importorskip("lib.datastore")
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    depth = np.full((8, 6), 900, np.uint16)
+    for i in range(3):
+        Image.fromarray(np.full((8, 6, 3), 120, np.uint8)).save(studies / f"case_{i}.png")
+        Image.fromarray(depth).save(tmp_path / f"depth_{i}.png")
+    store = datastore_module.SafeDatastore(str(studies), auto_reload=False)
+    for i in range(3):
+        store.save_label(f"case_{i}", str(tmp_path / f"depth_{i}.png"), "depth", {})
+    for obj in store._datastore.objects.values():  # the watcher's rebuild, caught half-way
+        obj.labels.clear()
+    found = store.labelled_files("depth")
+    assert sorted(found) == ["case_0", "case_1", "case_2"]
+    assert found["case_1"] == (str(studies / "case_1.png"), str(studies / "labels" / "depth" / "case_1.png"))
+    assert store.labelled_files("final") == {}  # no such tag yet

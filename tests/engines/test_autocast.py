@@ -35,3 +35,14 @@ def test_inferer_runs_the_network_in_bf16_and_returns_float32(monkeypatch: pytes
     hook.remove()
     assert seen == [torch.float32, torch.bfloat16]
     assert half.dtype == torch.float32 and (half - full).abs().max() < 0.05
+
+
+def test_the_environment_can_ask_for_the_float32_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MONAI_GAMANET_NO_CPU_BF16=1 makes a bf16 CPU behave as an AVX2-only one (the float32 path most users take)."""
+    monkeypatch.setenv(autocast_module.NO_CPU_BF16, "1")
+    autocast_module._cpu_has_bf16.cache_clear()
+    try:
+        assert not bf16_supported("cpu") and autocast_dtype("auto", "cpu") is None
+    finally:
+        monkeypatch.delenv(autocast_module.NO_CPU_BF16)
+        autocast_module._cpu_has_bf16.cache_clear()

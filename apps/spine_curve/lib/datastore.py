@@ -79,6 +79,24 @@ class SafeDatastore(LocalDatastore):
         with Image.open(self.get_image_uri(image_id)) as img:
             return img.width, img.height
 
+    def labelled_files(self, tag: str) -> dict[str, tuple[str, str]]:
+        """Photos that have a label under ``tag``: image id -> (photo path, label path), read from the files on disk.
+
+        Not from MONAI Label's in-memory index: its file watcher rebuilds that index in place whenever the studies
+        folder changes (it clears each photo's labels, then puts back those whose files exist), so a reader in
+        another thread can see a labelled photo without its label for a moment (measured on a busy machine: a
+        training run found 1 of 3 depth labels). Labels are stored as ``labels/<tag>/<id>.png`` by this datastore.
+        """
+        folder = Path(self._datastore.label_path(tag))
+        studies = Path(self._datastore.image_path())
+        found = {}
+        for label in sorted(folder.glob("*.png")) if folder.is_dir() else []:
+            photos = [studies / f"{label.stem}{suffix}" for suffix in PHOTO_SUFFIXES]
+            photo = next((p for p in photos if p.is_file()), None)
+            if photo is not None:
+                found[label.stem] = (str(photo), str(label))
+        return found
+
     # ---- writes -------------------------------------------------------------------------------------------------
 
     def add_image(self, image_id: str, image_filename: str, image_info: dict[str, Any]) -> str:

@@ -40,9 +40,7 @@ class BackDepthTrainer(CandidateTrainer):
 
     def datalist(self, datastore, folder: Path) -> dict[str, list[dict]]:
         entries = {}
-        for image_id in sorted(datastore.get_labeled_images(DEPTH_TAG)):
-            photo = Path(datastore.get_image_uri(image_id))
-            depth = Path(datastore.get_label_uri(image_id, DEPTH_TAG))
+        for image_id, (photo, depth) in datastore.labelled_files(DEPTH_TAG).items():
             with Image.open(photo) as img:
                 size = img.size
             try:

@@ -47,15 +47,11 @@ class SpineCurveTrainer(CandidateTrainer):
 
     def datalist(self, datastore, folder: Path) -> dict[str, list[dict]]:
         entries = {}
-        for image_id in sorted(datastore.get_labeled_images("final")):
-            photo = Path(datastore.get_image_uri(image_id))
-            label = Path(datastore.get_label_uri(image_id, "final"))
-            info = datastore.get_label_info(image_id, "final") or {}
-            segments = info.get("label_info") if isinstance(info.get("label_info"), list) else None
+        for image_id, (photo, label) in datastore.labelled_files("final").items():
             with Image.open(photo) as img:
                 size = img.size
             try:
-                mask = read_curve_label(label, size, segments)
+                mask = read_curve_label(label, size)  # stored by the datastore as the 0/1 curve PNG
             except UploadError as err:
                 logger.warning("label of %s left out: %s", image_id, err)
                 continue
