@@ -13,6 +13,10 @@ decides at start whether to continue from it:
 * ``resume=True``: continue from it whatever it was trained on (the weights must still fit the network).
 * ``resume=False``: always start afresh.
 
+The best model by the validation metric is kept by MONAI's ``CheckpointSaver`` (``save_key_metric``), whose memory
+of the best score so far lives in the process: pass it as ``best_saver`` and its record is saved in ``last.pt`` and
+restored on resume, so that a resumed run replaces ``model.pt`` only with a better one, as an uninterrupted run would.
+
 A fresh run keeps whatever weights the network already has, so MONAI Label's ``BundleTrainTask``, which puts
 a ``CheckpointLoader`` of ``models/model.pt`` first in the training handlers, still fine-tunes the current model.
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from ignite.engine import Engine, Events
+from monai.handlers import CheckpointSaver
 
 from monai_gamanet.data.files import atomic_write
 
@@ -51,6 +56,8 @@ class ResumableCheckpoint:
         resume: ``"auto"``, ``True`` / ``"true"`` or ``False`` / ``"false"`` (see the module docstring).
         fingerprint: JSON-serialisable description of the run (e.g. network name, training files, size); the
             names and shapes of every saved state are added to it.
+        best_saver: the validation's ``CheckpointSaver`` of the best model (``save_key_metric=True``), whose record
+            of the best score is saved and restored with the run; None: none.
     """
 
     def __init__(
@@ -60,16 +67,25 @@ class ResumableCheckpoint:
         filename: str = "last.pt",
         resume: bool | str = "auto",
         fingerprint: object = None,
+        best_saver: CheckpointSaver | None = None,
     ) -> None:
         key = resume.lower() if isinstance(resume, str) else resume
         if key not in _RESUME:
             raise ValueError(f"resume must be 'auto', true or false; got {resume!r}.")
         self.path = Path(save_dir) / filename
         self.save_dict, self.resume, self.fingerprint = save_dict, _RESUME[key], fingerprint
+        self.best = getattr(best_saver, "_key_metric_checkpoint", None)  # ignite's Checkpoint: the best-score record
 
     def attach(self, engine: Engine) -> None:
         engine.add_event_handler(Events.STARTED, self.load)
-        engine.add_event_handler(Events.EPOCH_COMPLETED, self.save)
+        engine.add_event_handler(Events.STARTED, self._save_last)
+
+    def _save_last(self, engine: Engine) -> None:
+        """Register :meth:`save` when the run starts, after every other handler was attached: ignite calls the
+        end-of-epoch handlers in the order they were added, so ``last.pt`` is written after the epoch's validation
+        and the best-model saver, whatever the handlers' order in the config."""
+        if not engine.has_event_handler(self.save, Events.EPOCH_COMPLETED):
+            engine.add_event_handler(Events.EPOCH_COMPLETED, self.save)
 
     def digest(self) -> str:
         """Hash of the fingerprint and of the architecture (state names and shapes) of everything saved."""
@@ -113,6 +129,8 @@ class ResumableCheckpoint:
         for name, obj in self.save_dict.items():
             _unwrap(obj).load_state_dict(state[name])
         engine.load_state_dict(state["trainer"])
+        if self.best is not None and "best" in state:
+            self.best.load_state_dict(state["best"])
         engine.state.max_epochs = max_epochs  # the configured budget wins, so a run can be extended
         logger.info("resumed from %s at epoch %d of %d", self.path, engine.state.epoch, max_epochs)
 
@@ -121,5 +139,7 @@ class ResumableCheckpoint:
             return
         state = {name: _unwrap(obj).state_dict() for name, obj in self.save_dict.items()}
         state["trainer"] = engine.state_dict()
+        if self.best is not None:
+            state["best"] = self.best.state_dict()
         state["fingerprint"] = self.digest()
         atomic_write(self.path, lambda tmp: torch.save(state, tmp))

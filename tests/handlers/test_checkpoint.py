@@ -85,3 +85,36 @@ def test_resume_false_never_loads(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.INFO):
         engine, _ = _train(tmp_path, 2, ["a.png"], resume=False)
     assert "resumed" not in _log(caplog) and engine.state.iteration == 2
+
+
+def test_a_resumed_run_replaces_the_best_model_only_with_a_better_one(tmp_path: Path) -> None:
+    """The best-model saver's record of the best score is kept in last.pt: after a resume a worse validation score
+    leaves model.pt alone, as it would in a run that was never interrupted."""
+    from monai.handlers import CheckpointSaver
+
+    def run(epochs: int, scores: list[float]) -> torch.nn.Module:
+        torch.manual_seed(len(scores))
+        net = torch.nn.Linear(3, 1)
+        trainer = Engine(lambda engine, batch: 0.0)
+        evaluator = Engine(lambda engine, batch: 0.0)
+        evaluator.state.metrics = {}
+        saver = CheckpointSaver(str(tmp_path), {"model": net}, save_key_metric=True, key_metric_filename="model.pt")
+        saver.attach(evaluator)
+        ResumableCheckpoint(str(tmp_path), {"network": net}, fingerprint="run", best_saver=saver).attach(trainer)
+
+        @trainer.on(Events.EPOCH_COMPLETED)
+        def validate(engine: Engine) -> None:
+            with torch.no_grad():
+                net.weight.fill_(engine.state.epoch)  # the weights of this epoch
+            evaluator.state.key_metric_name = "val_dice"
+            evaluator.state.metrics = {"val_dice": scores[engine.state.epoch - 1]}
+            evaluator.state.epoch = engine.state.epoch
+            evaluator.fire_event(Events.EPOCH_COMPLETED)
+
+        trainer.run([0], max_epochs=epochs)
+        return net
+
+    run(2, [0.2, 0.6])  # best: epoch 2
+    run(3, [0.2, 0.6, 0.4])  # resumed: epoch 3 is worse
+    best = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert torch.all(best["weight"] == 2.0)  # still epoch 2's network
