@@ -12,8 +12,11 @@ the curve bundle asks for it), then every run of :data:`RUNS` is the ``spine_cur
 CPU thread each. Runs continue from their ``last.pt`` when the command is given again or with more epochs.
 
 Rows: estimated depth only, RGB only, RGBD (the paper's), and RGBD with the sensor's depth (an upper bound, not a
-result: no photo-only method has it). ``rgbd_dicece`` (RGBD trained with Dice + cross entropy instead of the paper's
-cross entropy) is a diagnostic of the loss, run only when named in ``--runs``.
+result: no photo-only method has it). ``rgbd_ce`` (RGBD trained with the paper's cross entropy alone) and
+``rgbd_dicece`` (with Dice + cross entropy) are diagnostics of the loss, run only when named in ``--runs``.
+``--settings bundle`` (default) trains and measures with the bundle's current defaults (Dice + cross entropy, the
+centre line read from the probability); ``--settings recorded`` with those of the first recorded tables
+(``docs/table4_cpu.md``: the paper's cross entropy, the 0.5 mask), so that they stay reproducible.
 
 Writes ``<name>.md`` and ``<name>.json``: Table 4's five mask metrics and the morphology (Cobb MAE and r, severity
 and curve-type accuracy, photos with no curve found) as the mean (and standard deviation) over seeds; paired
@@ -34,7 +37,7 @@ from monai_gamanet import paper_tables as pt
 from monai_gamanet.handlers.curve_report import CURVE_HEADERS, MORPHOLOGY_METRICS
 from monai_gamanet.metrics.curve import CURVE_METRICS
 
-__all__ = ["ROWS", "RUNS", "goals", "main", "paired_rows", "write_tables"]
+__all__ = ["ROWS", "RUNS", "SETTINGS", "goals", "main", "paired_rows", "write_tables"]
 
 logger = logging.getLogger("monai_gamanet.curve_tables")
 
@@ -45,7 +48,14 @@ RUNS: dict[str, dict[str, object]] = {
     "rgb": {"inputs": "rgb"},
     "rgbd": {"inputs": "rgbd"},
     "rgbd_gt": {"inputs": "rgbd", "depth_source": "ground_truth"},
-    "rgbd_dicece": {"inputs": "rgbd", "loss#lambda_dice": 1.0},  # a diagnostic of the loss, not the paper's
+    "rgbd_ce": {"inputs": "rgbd", "dice_weight": 0.0},  # the paper's loss: a diagnostic
+    "rgbd_dicece": {"inputs": "rgbd", "dice_weight": 1.0},  # a diagnostic of the loss under --settings recorded
+}
+# --settings: the bundle's current defaults, or those the first recorded tables (docs/table4_cpu.md) ran with
+SETTINGS: dict[str, dict[str, object]] = {"bundle": {}, "recorded": {"dice_weight": 0.0, "curve_decoding": "mask"}}
+SETTINGS_TEXT = {
+    "bundle": "the bundle's defaults (Dice + cross entropy; centre line read from the curve probability)",
+    "recorded": "the paper's two-class cross entropy, centre line from the 0.5 mask",
 }
 DEFAULT_RUNS = ["rgbd", "rgb", "depth", "rgbd_gt"]
 ROWS = {
@@ -53,11 +63,19 @@ ROWS = {
     "rgb": "RGB only",
     "rgbd": "RGBD (RGB + estimated depth; the paper's)",
     "rgbd_gt": "RGBD, sensor depth (upper bound, not a result)",
+    "rgbd_ce": "RGBD, the paper's CE loss alone (diagnostic)",
     "rgbd_dicece": "RGBD, Dice + CE loss (diagnostic)",
 }
 COLUMNS = [*CURVE_METRICS, *MORPHOLOGY_METRICS]
 # paired per-image comparisons: (a, b) -> a - b; per image: Dice, IoU, |Cobb error| (both found), severity right
-PAIRS = [("rgbd", "rgb"), ("rgb", "depth"), ("rgbd", "depth"), ("rgbd_gt", "rgbd"), ("rgbd_dicece", "rgbd")]
+PAIRS = [
+    ("rgbd", "rgb"),
+    ("rgb", "depth"),
+    ("rgbd", "depth"),
+    ("rgbd_gt", "rgbd"),
+    ("rgbd_dicece", "rgbd"),
+    ("rgbd", "rgbd_ce"),
+]
 PAIRED = ("dice", "iou", "cobb_error", "severity_correct", "curve_type_correct")
 GOAL_COBB_MAE, GOAL_SEVERITY = 3.0, 0.90
 
@@ -185,8 +203,9 @@ def write_tables(out: Path, results: dict[int, dict[str, dict]], args: argparse.
         "",
         "## Budget and machine",
         "",
-        f"- Curve U-Net: {args.epochs} epochs at {size} (H x W), batch {args.batch}, the bundle's defaults otherwise "
-        f"(MONAI UNet, two-class cross entropy, flips + Gaussian noise, Adam 1e-4); best-validation-Dice model.",
+        f"- Curve U-Net: {args.epochs} epochs at {size} (H x W), batch {args.batch}, "
+        + SETTINGS_TEXT[getattr(args, "settings", "bundle")]
+        + " (MONAI UNet, flips + Gaussian noise, Adam 1e-4); best-validation-Dice model.",
         f"- Phantom: {args.samples} samples per seed, split 8:1:1; depth model: GAMA-Net from "
         f"`{args.depth_out}/seed<S>/gamanet` ({args.depth_epochs} epochs at {args.depth_size[0]} x "
         f"{args.depth_size[1]}, {pt.SETTINGS_TEXT[args.depth_settings]}).",
@@ -266,6 +285,12 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per run (default: see --jobs)")
     parser.add_argument("--workers", type=int, default=2, help="processes generating each phantom")
     parser.add_argument("--name", default="table4", help="file stem of the tables written to --out")
+    parser.add_argument(
+        "--settings",
+        choices=list(SETTINGS),
+        default="bundle",
+        help="bundle: the curve bundle's defaults; recorded: those of docs/table4_cpu.md (CE loss, 0.5 mask)",
+    )
     parser.add_argument("--tables-only", action="store_true", help="train nothing: tables from the saved runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -284,7 +309,12 @@ def main(argv: list[str] | None = None) -> str:
 
         def work(job: tuple[int, str]) -> dict | None:
             s, n = job
-            overrides = {"bundle_root": str(args.out / f"seed{s}" / n), **shared[s], **RUNS[n]}
+            overrides = {
+                "bundle_root": str(args.out / f"seed{s}" / n),
+                **shared[s],
+                **SETTINGS[args.settings],
+                **RUNS[n],
+            }
             try:
                 return pt.train_and_evaluate(BUNDLE, overrides, args.epochs, threads, f"{n} (seed {s})")
             except RuntimeError as e:  # one failed run must not cost the others' tables

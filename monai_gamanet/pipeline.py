@@ -6,7 +6,8 @@
 The two trained bundles, run as their configs define them (nothing copied): the depth bundle's network on the photo
 (:func:`monai_gamanet.depth_cache.estimate_depth`), then the curve bundle's U-Net on RGB + that depth (its
 ``preprocessing``, ``network_def`` and ``inputs`` from ``configs/train.yaml``), the curve probability brought back
-to the photo's size and thresholded, and the mask measured (``metrics.morphology.measure_curve_mask``).
+to the photo's size, the spine's centre line read from it by the bundle's ``curve_decoding`` (default: without a 0.5
+threshold, :mod:`monai_gamanet.metrics.decoding`) and measured.
 Per photo ``NAME``, in ``--out``:
 
 * ``NAME_report.json``: the morphology (points, Cobb angles, apex, deviation, curve type, severity), or
@@ -36,9 +37,11 @@ from PIL import Image
 from monai_gamanet import uploads
 from monai_gamanet.data.datalist import PHOTO_SUFFIXES
 from monai_gamanet.data.files import atomic_write
+from monai_gamanet.data.geometry import curve_to_band
 from monai_gamanet.depth_cache import estimate_depth, load_depth_model, write_depth_png
 from monai_gamanet.markups import curve_markups, level_points, surface_heights, write_markups
-from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
+from monai_gamanet.metrics.decoding import measure_curve_probability
+from monai_gamanet.metrics.morphology import NoCurveFound
 from monai_gamanet.visualize import overlay_morphology
 
 __all__ = [
@@ -57,7 +60,8 @@ logger = logging.getLogger("monai_gamanet.pipeline")
 
 
 def load_curve_model(bundle_root: str | Path | None = None, overrides: dict | None = None, device=None) -> dict:
-    """The trained curve bundle's U-Net (strict weights, eval mode), its preprocessing, inputs and inferer."""
+    """The trained curve bundle's U-Net (strict weights, eval mode), its preprocessing, inputs, inferer and the
+    centre-line decoding it is read with."""
     from monai_gamanet.bundle_runner import load_trained_network
 
     parser, network, _ = load_trained_network(
@@ -69,6 +73,7 @@ def load_curve_model(bundle_root: str | Path | None = None, overrides: dict | No
         "inferer": parser.get_parsed_content("train#inferer"),
         "inputs": parser.get_parsed_content("inputs"),
         "device": parser.get_parsed_content("device"),
+        "decoding": parser.get_parsed_content("curve_decoding"),
     }
 
 
@@ -138,24 +143,41 @@ def curve_uncertainty(probabilities: np.ndarray, near: int = 3) -> float:
     return float(probabilities.std(axis=0)[region].mean())
 
 
-def describe_curve(
-    mask: np.ndarray, depth: np.ndarray, name: str, spacing: float = 1.0, depth_range_mm=None
-) -> tuple[dict, dict | None, dict | None]:
-    """Measure a curve mask (W, H): the report (plain Python types) and the two Slicer markups (flat, on the back).
+BAND_WIDTH = 5.0 / 240  # the label band drawn along a decoded line, as a fraction of the photo's width (phantom: 5 px)
 
-    A mask without a curve gives ``{"curve_found": False, "reason": ...}`` and no markups.
+
+def describe_curve(
+    probability: np.ndarray,
+    depth: np.ndarray,
+    name: str,
+    spacing: float = 1.0,
+    depth_range_mm=None,
+    decoding: str = "probability",
+) -> tuple[dict, dict | None, dict | None, np.ndarray]:
+    """Measure a curve probability (W, H): the report (plain Python types), the two Slicer markups (flat, on the
+    back) and the curve label (W, H) uint8 0/1.
+
+    The centre line is read by ``decoding`` (:func:`~monai_gamanet.metrics.decoding.decode_centre_line`); the label
+    is then the band along that line (``"probability"``) or the 0.5 mask (``"mask"``). No curve found gives
+    ``{"curve_found": False, "reason": ...}``, no markups and an empty label.
     """
+    probability = np.asarray(probability)
     try:
-        morphology = measure_curve_mask(mask, spacing)
+        morphology = measure_curve_probability(probability, spacing, decoding)
     except NoCurveFound as err:
-        return {"curve_found": False, "reason": str(err)}, None, None
+        return {"curve_found": False, "reason": str(err)}, None, None, np.zeros(probability.shape, np.uint8)
+    if decoding == "mask":
+        label = (probability > 0.5).astype(np.uint8)
+    else:
+        width = max(3.0, BAND_WIDTH * probability.shape[0])
+        label = curve_to_band(morphology.points, probability.shape, width).astype(np.uint8)
     report = morphology.to_dict()
     points, labels = level_points(morphology.points)
     summary = f"{morphology.description}; major Cobb {morphology.major_cobb_deg:.1f} deg, {morphology.severity}"
     flat = curve_markups(points, spacing, name=f"{name} spine", labels=labels, description=summary)
     z = surface_heights(points, depth, depth_range_mm)
     lifted = curve_markups(points, spacing, f"{name} spine (3D)", labels, z_mm=z, description=summary)
-    return report, flat, lifted
+    return report, flat, lifted, label
 
 
 def run_photo(
@@ -167,9 +189,11 @@ def run_photo(
     depth = estimate_depth(depth_model, photo)  # (W, H) at the photo's size
     depth_path = out / f"{name}_depth.png"
     write_depth_png(depth_path, depth)
-    mask = curve_probability(photo, depth_path, curve_model) > 0.5
+    probability = curve_probability(photo, depth_path, curve_model)
     rgb = np.asarray(Image.open(photo).convert("RGB"))
-    described, flat, lifted = describe_curve(mask, depth, name, spacing, depth_range_mm)
+    described, flat, lifted, mask = describe_curve(
+        probability, depth, name, spacing, depth_range_mm, curve_model["decoding"]
+    )
     report = {"image": str(photo), **described, "markups": []}
     if flat is not None:
         report["markups"] = [

@@ -66,7 +66,7 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
     if not (curve_root / "models" / "model.pt").is_file():
         logger.info("no trained curve model: training the U-Net (%d epochs) -> %s", args.curve_epochs, curve_root)
         curve = {"bundle_root": curve_root, "dataset_dir": phantom, "epochs": args.curve_epochs, **curve_overrides}
-        curve |= {"depth_bundle_root": depth_root, "depth_overrides": depth_overrides, "loss#lambda_dice": 1.0}
+        curve |= {"depth_bundle_root": depth_root, "depth_overrides": depth_overrides}
         run_bundle("spine_curve_segmentation", ["train.yaml"], curve)
     return {
         "depth_bundle": str(depth_root),

@@ -33,8 +33,10 @@ for item in test:
         continue
     depth = estimate_depth(depth_model, item["image"])
     write_depth_png(Path("/tmp/diag/d.png"), depth)
-    mask = curve_probability(item["image"], "/tmp/diag/d.png", curve_model) > 0.5
-    report, flat, _ = describe_curve(mask, depth, Path(item["image"]).stem, doc["pixel_spacing_mm"])
+    probability = curve_probability(item["image"], "/tmp/diag/d.png", curve_model)
+    report, flat, _, mask = describe_curve(
+        probability, depth, Path(item["image"]).stem, doc["pixel_spacing_mm"], decoding=curve_model["decoding"]
+    )
     if report.get("curve_found"):
         err = abs(report["major_cobb_deg"] - doc["major_cobb_deg"])
         if best is None or err < best[0]:

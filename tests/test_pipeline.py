@@ -32,8 +32,9 @@ class GroundTruthCurve(torch.nn.Module):
         return torch.cat([-curve, curve], dim=1).expand(x.shape[0], -1, -1, -1)
 
 
+@pytest.mark.parametrize("decoding", ["probability", "mask"])
 def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
-    tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path
+    tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path, decoding: str
 ) -> None:
     entries = [e for split in datalist.values() for e in split]
     docs = [json.loads((phantom_dir / e["curve"]).read_text()) for e in entries]
@@ -48,6 +49,7 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
         "inferer": SimpleInferer(),
         "inputs": "rgbd",
         "device": torch.device("cpu"),
+        "decoding": decoding,
     }
     depth_model = load_depth_model(random_depth_bundle, DEPTH_SMALL, "cpu")
     spacing = doc["pixel_spacing_mm"]
@@ -124,7 +126,7 @@ def test_flip_uncertainty_is_zero_for_a_consistent_network_and_high_for_one_that
     parser.read_config(str(CURVE_TRAIN))
     parser.update({"bundle_root": str(tmp_path), "inputs": "rgb", "spatial_size": [64, 128]})
     model = {"preprocessing": parser.get_parsed_content("preprocessing"), "inferer": SimpleInferer()}
-    model |= {"inputs": "rgb", "device": torch.device("cpu")}
+    model |= {"inputs": "rgb", "device": torch.device("cpu"), "decoding": "probability"}
     photo = phantom_dir / entry["image"]
     consistent = flip_probabilities(photo, None, {**model, "network": PointwiseCurve(3)})
     assert consistent.shape == (len(FLIPS), 64, 128)

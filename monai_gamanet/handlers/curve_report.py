@@ -2,9 +2,11 @@
 
 Table 4's five numbers come from MONAI's handlers (``MeanIoUHandler``, ``MeanDice``, ``ConfusionMatrix``) with
 ``save_details``; :class:`CurveEvaluationReport` adds what MONAI has no handler for: every predicted mask measured
-by :func:`~monai_gamanet.metrics.morphology.measure_curve_mask` against the phantom's ground truth (its curve JSON,
-measured by the same function): Cobb angle error and correlation, severity and curve-type agreement, "no curve
-found" counts; per-image rows named by photo (for paired comparisons between inputs); the tables; overlays.
+by :func:`~monai_gamanet.metrics.decoding.measure_curve_probability` (the centre line read from the curve
+probability, or from the 0.5 mask, by the bundle's ``curve_decoding``) against the phantom's ground truth (its curve
+JSON, measured by the same functions from the true band): Cobb angle error and correlation, severity and curve-type
+agreement, "no curve found" counts; per-image rows named by photo (for paired comparisons between inputs); the
+tables; overlays.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from ignite.engine import Engine
 
 from monai_gamanet.handlers.report import EvaluationReport
 from monai_gamanet.metrics.curve import CURVE_METRICS
-from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
+from monai_gamanet.metrics.decoding import CURVE_DECODINGS, measure_curve_probability
+from monai_gamanet.metrics.morphology import NoCurveFound
 
 __all__ = ["CURVE_HEADERS", "MORPHOLOGY_METRICS", "CurveEvaluationReport", "curve_metric_handlers"]
 
@@ -70,10 +73,16 @@ class CurveEvaluationReport(EvaluationReport):
         output_dir: report folder.
         name: row name of the table (e.g. the inputs, "RGBD").
         n_pictures: photos drawn in ``samples.png`` (prediction measured, beside the ground truth).
+        decoding: how the centre line is read: ``"probability"`` (from the curve probability, the evaluator's
+            ``prob`` output, without a threshold) or ``"mask"`` (the 0.5 mask); see
+            :mod:`monai_gamanet.metrics.decoding`.
     """
 
-    def __init__(self, output_dir: str, name: str = "RGBD", n_pictures: int = 4) -> None:
+    def __init__(self, output_dir: str, name: str = "RGBD", n_pictures: int = 4, decoding: str = "probability") -> None:
         super().__init__(output_dir, name, n_pictures)
+        if decoding not in CURVE_DECODINGS:
+            raise ValueError(f"unknown curve decoding '{decoding}'; choose from {', '.join(CURVE_DECODINGS)}.")
+        self.decoding = decoding
 
     def reset(self, engine: Engine | None = None) -> None:
         super().reset(engine)
@@ -90,6 +99,7 @@ class CurveEvaluationReport(EvaluationReport):
             if hasattr(sample.get("label"), "meta"):  # the photo's label: the same name whatever the inputs
                 row["label"] = str(sample["label"].meta.get("filename_or_obj", ""))
             mask = sample["pred"][1].detach().cpu().numpy()  # (W, H) curve channel of the one-hot prediction
+            prob = sample["prob"][1].detach().float().cpu().numpy() if "prob" in sample else mask
             curve = item.get("curve")
             doc = json.loads(Path(curve).read_text()) if isinstance(curve, str) and Path(curve).is_file() else None
             spacing = 1.0
@@ -99,7 +109,7 @@ class CurveEvaluationReport(EvaluationReport):
                 spacing = (s * w0 / mask.shape[0], s * h0 / mask.shape[1])  # millimetres per pixel at network size
                 row |= {"true_" + k: doc[k] for k in ("major_cobb_deg", "severity", "curve_type")}
             try:
-                report = measure_curve_mask(mask, spacing).to_dict()
+                report = measure_curve_probability(prob, spacing, self.decoding).to_dict()
                 row |= {k: report[k] for k in ("major_cobb_deg", "severity", "curve_type", "description")}
             except NoCurveFound as err:
                 report = {"curve_found": False}

@@ -1,8 +1,11 @@
-"""Metrics of monai-gamanet: depth (paper eqs. 12-17), curve segmentation (Table 4) and spine morphology (Cobb).
+"""Metrics of monai-gamanet: depth (paper eqs. 12-17), curve segmentation (Table 4), spine morphology (Cobb) and the
+spine's centre line read from a curve probability.
 
-``monai_gamanet.metrics.morphology`` is numpy-only; the depth and curve metrics import MONAI when first used.
+``monai_gamanet.metrics.morphology`` and ``.decoding`` are numpy-only; the depth and curve metrics import MONAI
+when first used.
 """
 
+from monai_gamanet.metrics.decoding import CURVE_DECODINGS, decode_centre_line, measure_curve_probability
 from monai_gamanet.metrics.morphology import (
     SEVERITY_CLASSES,
     CobbCurve,
@@ -13,6 +16,7 @@ from monai_gamanet.metrics.morphology import (
 )
 
 __all__ = [
+    "CURVE_DECODINGS",
     "SEVERITY_CLASSES",
     "CURVE_METRICS",
     "DEPTH_METRICS",
@@ -21,8 +25,10 @@ __all__ = [
     "cobb_angles",
     "compute_curve_metrics",
     "compute_depth_metrics",
+    "decode_centre_line",
     "depth_metrics_per_image",
     "major_cobb_angle",
+    "measure_curve_probability",
     "severity_class",
     "tangent_angles",
 ]

@@ -126,11 +126,14 @@ class SpineCurve(_ModelTask):
         with tempfile.TemporaryDirectory(prefix="spine_curve_") as tmp:
             depth_png = Path(tmp) / "depth.png"  # the 16-bit format the curve network was trained on
             write_depth_png(depth_png, depth)
-            mask = curve_probability(photo, depth_png, self.loaded(device)) > 0.5
+            curve_model = self.loaded(device)
+            probability = curve_probability(photo, depth_png, curve_model)
         name = str(data.get("image_id") or photo.stem)
         spacing = float(data.get("spacing", 1.0))
-        report, flat, lifted = describe_curve(mask, depth, name, spacing, data.get("depth_range_mm"))
-        data["pred"] = mask.astype(np.uint8)  # (W, H): MONAI Label's writer restores the file's (H, W)
+        report, flat, lifted, mask = describe_curve(
+            probability, depth, name, spacing, data.get("depth_range_mm"), curve_model["decoding"]
+        )
+        data["pred"] = mask  # (W, H) uint8: MONAI Label's writer restores the file's (H, W)
         data["result"] = {"morphology": report}
         data["markups"] = {"flat": flat, "surface": lifted}
         return data
