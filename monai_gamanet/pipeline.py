@@ -39,9 +39,10 @@ from monai_gamanet.data.datalist import PHOTO_SUFFIXES
 from monai_gamanet.data.files import atomic_write
 from monai_gamanet.data.geometry import curve_to_band
 from monai_gamanet.depth_cache import estimate_depth, load_depth_model, write_depth_png
-from monai_gamanet.markups import curve_markups, level_points, surface_heights, write_markups
+from monai_gamanet.markups import DEFAULT_DEPTH_RANGE_MM, curve_markups, level_points, surface_heights, write_markups
 from monai_gamanet.metrics.decoding import measure_curve_probability
 from monai_gamanet.metrics.morphology import NoCurveFound
+from monai_gamanet.metrics.surface import rotation_summary, surface_rotation
 from monai_gamanet.visualize import overlay_morphology
 
 __all__ = [
@@ -157,6 +158,9 @@ def describe_curve(
     """Measure a curve probability (W, H): the report (plain Python types), the two Slicer markups (flat, on the
     back) and the curve label (W, H) uint8 0/1.
 
+    The report adds the surface rotation at each level along the line (:func:`~monai_gamanet.metrics.surface.
+    surface_rotation` of the relative depth times ``depth_range_mm``, default
+    :data:`~monai_gamanet.markups.DEFAULT_DEPTH_RANGE_MM`: degrees need the photo's true ``spacing`` and depth range).
     The centre line is read by ``decoding`` (:func:`~monai_gamanet.metrics.decoding.decode_centre_line`); the label
     is then the band along that line (``"probability"``) or the 0.5 mask (``"mask"``). No curve found gives
     ``{"curve_found": False, "reason": ...}``, no markups and an empty label.
@@ -173,6 +177,8 @@ def describe_curve(
         label = curve_to_band(morphology.points, probability.shape, width).astype(np.uint8)
     report = morphology.to_dict()
     points, labels = level_points(morphology.points)
+    range_mm = DEFAULT_DEPTH_RANGE_MM if depth_range_mm is None else float(depth_range_mm)
+    report |= rotation_summary(surface_rotation(np.asarray(depth) * range_mm, points, spacing), labels)
     summary = f"{morphology.description}; major Cobb {morphology.major_cobb_deg:.1f} deg, {morphology.severity}"
     flat = curve_markups(points, spacing, name=f"{name} spine", labels=labels, description=summary)
     z = surface_heights(points, depth, depth_range_mm)

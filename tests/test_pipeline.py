@@ -58,6 +58,8 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
     assert json.loads((tmp_path / f"{name}_report.json").read_text()) == report
     assert report["curve_found"] and report["curve_type"] == doc["curve_type"]
     assert report["major_cobb_deg"] == pytest.approx(doc["major_cobb_deg"], abs=1.5)  # the ground truth's band
+    assert set(report["surface_rotation_deg"]) <= set(labels := doc["vertebrae"]) and len(labels) == 18
+    assert report["surface_rotation_rms_deg"] >= 0 and report["surface_rotation_max_level"] in labels
     photo = np.asarray(Image.open(phantom_dir / entry["image"]))
     assert np.asarray(Image.open(report["overlay"])).shape == photo.shape
     assert np.asarray(Image.open(report["depth"])).dtype == np.uint16

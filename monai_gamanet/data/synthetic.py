@@ -42,7 +42,7 @@ __all__ = ["PhantomSample", "generate_sample", "write_sample", "generate_dataset
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.1"  # 1.1: ground truth measured by metrics.morphology.measure_spine
+GENERATOR_VERSION = "1.2"  # 1.1: ground truth measured by metrics.morphology.measure_spine; 1.2: rotation per level
 MIN_SIZE = (48, 24)
 
 
@@ -116,6 +116,12 @@ def generate_sample(
         **{k: morphology[k] for k in ("cobb_angles_deg", "major_cobb_deg", "curves", "curve_type", "description")},
         **{k: morphology[k] for k in ("severity", "max_deviation_mm", "smoothing_mm")},
         "max_atr_deg": round(float(np.max(np.abs(spine.atr_deg))), 2),
+        # the axial rotation of the trunk at each level, positive where the right (+x) side stands out: the truth
+        # that metrics.surface.surface_rotation measures from a depth map
+        "surface_rotation_deg": {
+            lvl: round(float(spine.atr_deg[i]), 2) for lvl, i in zip(LEVELS, level_idx, strict=True)
+        },
+        "surface_vertebrae": {lvl: surface[i].tolist() for lvl, i in zip(LEVELS, level_idx, strict=True)},
         "depth": {
             "distance_mm": round(params.distance_mm, 1),
             "range_mm": [int(depth[valid].min()), int(depth[valid].max())] if valid.any() else None,
