@@ -84,11 +84,12 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--size", type=int, nargs=2, default=(256, 128), metavar=("HEIGHT", "WIDTH"))
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     dataset = pt.prepare_phantom(args.out, args.seed, args.samples)
-    threads = 1 if args.jobs > 1 else None
+    threads = args.threads
 
     def one(name: str) -> dict[str, dict]:
         root = args.out / name

@@ -40,3 +40,43 @@ def test_interleaved_latency_ratio_compares_alternating_runs() -> None:
     fast_over_slow = bench.interleaved_latency_ratio(torch.nn.Identity(), x, Sleeper(), x, 5, cpu)
     assert 0.0 < fast_over_slow < 0.5
     assert bench.interleaved_latency_ratio(Sleeper(), x, torch.nn.Identity(), x, 5, cpu) > 2.0
+
+
+def _load(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_surface_rotation_benchmark_scores_three_depth_maps(phantom_dir: Path, random_depth_bundle: Path) -> None:
+    """Truth, noise-free surface, sensor and a (random) network's estimate, level by level, on the test photos."""
+    from monai_gamanet.depth_cache import load_depth_model
+
+    bench = _load("surface_rotation")
+    model = load_depth_model(random_depth_bundle, {"spatial_size": [48, 96]}, "cpu")
+    rows = bench.measure(phantom_dir, model, n=None)
+    assert set(rows) == {"truth", "surface", "sensor", "estimate"} and len(rows["truth"]) % 18 == 0
+    text = bench.table(rows)
+    surface = next(line for line in text.splitlines() if line.startswith("| surface "))
+    assert float(surface.split("|")[3]) < 1.0  # the noise-free surface reads the truth within a degree
+    assert "estimate minus that of the sensor" in text
+
+
+def test_curve_decoding_summary_pairs_the_two_read_outs() -> None:
+    bench = _load("curve_decoding")
+
+    def metrics(errors: list[float | None]) -> dict:
+        rows = [{"image": f"case_{i}.png", "true_major_cobb_deg": 20.0} for i in range(len(errors))]
+        for row, e in zip(rows, errors, strict=True):
+            if e is not None:
+                row["major_cobb_deg"] = 20.0 + e
+        found = [e for e in errors if e is not None]
+        mean = {"dice": 0.5, "cobb_mae": sum(abs(e) for e in found) / len(found), "no_curve_found": 1.0}
+        return {"metrics": mean | {"severity_accuracy": 0.5}, "per_image": rows}
+
+    text = bench.summary({"rgb": {"probability": metrics([1.0, -2.0, 3.0]), "mask": metrics([2.0, None, 5.0])}})
+    probability = next(line for line in text.splitlines() if "| probability |" in line)
+    assert "-1.50 ± 0.50 (2)" in probability  # |1| - |2| and |3| - |5| over the two photos both read
