@@ -29,6 +29,18 @@ def test_tiny_table4_through_both_bundles(tmp_path: Path) -> None:
     assert (tmp_path / "t4" / "seed0" / "rgb" / "log.txt").read_text() == log
 
 
+def test_one_trained_depth_model_for_every_seed(tmp_path: Path, random_depth_bundle: Path) -> None:
+    """--depth-bundle: the given model's estimate is cached and used; no depth model is trained per seed."""
+    args = ["--out", str(tmp_path / "t4"), "--depth-out", str(tmp_path / "depth"), "--samples", "20"]
+    args += ["--runs", "rgbd", "--epochs", "1", "--size", "32", "16", "--batch", "4"]
+    args += ["--depth-bundle", str(random_depth_bundle), "--depth-overrides", '{"spatial_size": [48, 96]}']
+    text = main(args)
+    assert "| RGBD (RGB + estimated depth; the paper's) |" in text and f"`{random_depth_bundle}` for every seed" in text
+    assert not (tmp_path / "depth").exists()
+    caches = list((tmp_path / "t4" / "seed0" / "phantom" / "depth_cache").glob("estimated_*"))
+    assert len(caches) == 1 and len(list(caches[0].glob("*.png"))) == 20
+
+
 def _metrics(dice: list[float], cobb: list[float | None], severity_right: list[bool]) -> dict:
     rows = []
     for i, (d, c, ok) in enumerate(zip(dice, cobb, severity_right, strict=True)):
@@ -58,10 +70,17 @@ def test_paired_rows_goals_and_tables(tmp_path: Path) -> None:
     assert abs(dice - 0.2 / 3) < 1e-9 and n == 3
     cobb = saved["paired"]["rgbd - rgb"]["cobb_error"]  # only the 2 photos where both found a curve
     assert cobb[2] == 2 and abs(cobb[0] - ((1 - 5) + (2 - 2)) / 2) < 1e-9
-    assert "RGBD >= RGB >= depth on Dice: met" in text and "Cobb MAE <= 3 deg with RGBD: met (1.67)" in text
-    assert "Severity accuracy >= 90% with RGBD: met (100.0%)" in text
-    mean = {"rgbd": {"iou": 0.3, "dice": 0.5, "cobb_mae": 4.0, "severity_accuracy": 0.8}}
-    mean |= {"rgb": {"iou": 0.4, "dice": 0.6}, "depth": {"iou": 0.1, "dice": 0.2}}
-    said = goals(mean, {})
-    assert said[0].startswith("RGBD >= RGB >= depth on IoU: MISSED") and "MISSED (4.00)" in said[2]
-    assert "MISSED (80.0%)" in said[3]
+    assert "better than RGB on Dice, paired, beyond 2 SE: MISSED" in text  # +0.067 ± 0.033: not beyond 2 SE
+    assert "Cobb MAE <= 4 deg with RGBD (RGB + estimated depth; the paper's): met (1.67)" in text
+    assert "Severity accuracy >= 85% with RGBD: met (100.0%)" in text
+    # Bland-Altman over the found curves: rgbd's errors +1, -2, +2 -> bias +0.33, SD 2.08
+    assert saved["bland_altman"]["rgbd"]["photos"] == 3 and abs(saved["bland_altman"]["rgbd"]["bias"] - 1 / 3) < 1e-9
+    assert abs(saved["bland_altman"]["rgbd"]["upper"] - (1 / 3 + 1.96 * 2.0816659994661326)) < 1e-9
+    assert "| RGB only | +3.50 |" in text  # rgb's two found curves: +5 and +2
+    mean = {"rgbd": {"cobb_mae": 4.5, "severity_accuracy": 0.8}, "rgbd_gt": {"cobb_mae": 2.5}}
+    paired = {("rgbd", "rgb"): {"dice": (0.05, 0.01, 80), "cobb_error": (-0.5, 0.3, 70)}}
+    said = goals(mean, paired)
+    assert said[0].endswith("on Dice, paired, beyond 2 SE: met (+0.050 ± 0.010 over 80 photos).")
+    assert "on Cobb error, paired, beyond 2 SE: MISSED (-0.500 ± 0.300 over 70 photos)" in said[1]
+    assert "with RGBD (RGB + estimated depth; the paper's): MISSED (4.50)" in said[2] and "met (2.50)" in said[3]
+    assert "MISSED (80.0%)" in said[4]
