@@ -46,7 +46,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="generator processes")
     parser.add_argument("--epochs", type=int, default=3, help="brief training budget (epochs)")
     parser.add_argument("--size", type=int, nargs=2, default=(240, 120), metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--curve-epochs", type=int, default=5, help="brief training budget of the curve U-Net")
+    parser.add_argument("--curve-epochs", type=int, default=10, help="brief training budget of the curve U-Net")
+    parser.add_argument(
+        "--curve-lr",
+        type=float,
+        default=1e-3,
+        help="the curve U-Net's Adam step for the brief run (at the bundle's 1e-4 it needs about a thousand steps "
+        "to leave its first 'foreground everywhere' phase; measured in its docs)",
+    )
     parser.add_argument(
         "--curve-size", type=int, nargs=2, default=(256, 128), metavar=("HEIGHT", "WIDTH"), help="multiples of 16"
     )
@@ -84,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "spatial_size": [args.curve_size[1], args.curve_size[0]],
         "depth_bundle_root": root,
         "depth_overrides": {"spatial_size": common["spatial_size"]},  # the depth model as trained in step 2
+        "learning_rate": args.curve_lr,
     }
     logger.info(
         "step 5: train the curve U-Net on RGB + estimated depth (%d epochs) -> %s", args.curve_epochs, curve_root
