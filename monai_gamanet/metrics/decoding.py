@@ -10,8 +10,13 @@ does, in two steps that depend only on where the probability is *relatively* hig
 1. the spine's extent (C7 to L5): the rows whose peak probability reaches ``relative`` x the typical peak of the
    photo's rows (the 90th percentile over the rows above ``floor``), the longest such run, gaps of a few rows
    bridged;
-2. per row of that extent, the expected column of the band probability in a window that follows the line from its
-   most certain row upwards and downwards (so a stray blob beside the back cannot pull the line over).
+2. per row of that extent, the expected column of the band's core (the probability above half its peak in a window
+   that follows the line from its most certain row upwards and downwards, so that neither the band's soft tails nor
+   a stray blob beside the back pull the line over).
+
+Measured on a trained RGB U-Net (Dice + cross entropy, 60 test photos; ``benchmarks/curve_decoding.py``): the core
+read this way gives the Cobb angle as well as the 0.5 mask on the photos both read (paired -0.18 ± 0.32 deg) and a
+line on every photo; weighting the whole window (background removed by the row's median) was worse (+0.34 ± 0.59).
 
 A photo whose probability nowhere reaches ``floor`` (no back, or a network that sees no spine) gives
 :class:`~monai_gamanet.metrics.morphology.NoCurveFound`; an uncertain band still gives its line.
@@ -89,8 +94,8 @@ def probability_centre_line(
         centre = float(np.argmax(p[:, start]))
         for y in order:
             lo, hi = max(0, round(centre) - half), min(width, round(centre) + half + 1)
-            w = p[lo:hi, y] - np.median(p[:, y])  # the row's diffuse background removed
-            w = np.clip(w, 0.0, None)
+            w = p[lo:hi, y]
+            w = np.clip(w - 0.5 * w.max(), 0.0, None)  # the band's core: above half the window's peak
             if w.sum() > 1e-6:
                 centre = float((columns[lo:hi] * w).sum() / w.sum())
                 x[y] = centre

@@ -1,0 +1,28 @@
+"""The MONAI model zoo's own checks on our bundles: its ``ci/verify_bundle.py -m full`` (offline) and MONAI's
+``ConfigWorkflow.check_properties`` for train, evaluate and inference, run by the shared tool exactly as a peer
+would (``../shared/tools/model-zoo-check/check``); skipped where that tool is not beside the checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECK = ROOT.parent / "shared" / "tools" / "model-zoo-check" / "check"
+
+
+@pytest.mark.skipif(not CHECK.is_file(), reason="the model-zoo check tool is not beside this checkout")
+def test_the_depth_bundle_passes_the_model_zoo_checks() -> None:
+    result = subprocess.run(
+        ["bash", str(CHECK), "bundles/back_depth_estimation", sys.executable],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0 and "back_depth_estimation PASSES" in result.stdout, result.stdout[-3000:]
+    for step in ("PASS verify_bundle", "PASS train", "PASS evaluate", "PASS inference"):
+        assert step in result.stdout
