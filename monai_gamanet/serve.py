@@ -7,7 +7,8 @@
    truth as the ``depth`` label tag, no curve labels (they are what a specialist corrects in Slicer).
 2. Models: the repository's trained bundles (``bundles/*/models/model.pt``, their configured settings) when both
    exist; otherwise both bundles are trained briefly into ``--out`` (GAMA-Net ``--epochs`` at ``--size``, the curve
-   U-Net ``--curve-epochs`` at ``--curve-size`` on RGB + its estimated depth), once: a later run reuses them.
+   U-Net ``--curve-epochs`` at ``--curve-size`` on RGB + its estimated depth, Adam 1e-3 as the demo's), once: a later
+   run reuses them.
 3. Starts ``monailabel start_server --app apps/spine_curve`` on ``--host`` (127.0.0.1 unless told otherwise)
    and prints the address to enter in 3D Slicer's MONAI Label module. Ctrl-C stops it.
 """
@@ -27,6 +28,7 @@ from monai_gamanet.bundle_runner import BUNDLES, run_bundle
 from monai_gamanet.data.datalist import PHOTO_SUFFIXES
 from monai_gamanet.data.kinect import import_captures
 from monai_gamanet.data.synthetic import generate_dataset
+from monai_gamanet.demo import BRIEF_CURVE_LEARNING_RATE
 
 __all__ = ["main", "prepare", "server_command"]
 
@@ -66,6 +68,7 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
     if not (curve_root / "models" / "model.pt").is_file():
         logger.info("no trained curve model: training the U-Net (%d epochs) -> %s", args.curve_epochs, curve_root)
         curve = {"bundle_root": curve_root, "dataset_dir": phantom, "epochs": args.curve_epochs, **curve_overrides}
+        curve["learning_rate"] = BRIEF_CURVE_LEARNING_RATE
         curve |= {"depth_bundle_root": depth_root, "depth_overrides": depth_overrides}
         run_bundle("spine_curve_segmentation", ["train.yaml"], curve)
     return {
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="generator processes")
     parser.add_argument("--epochs", type=int, default=3, help="brief GAMA-Net training when no model exists")
     parser.add_argument("--size", type=int, nargs=2, default=(240, 120), metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--curve-epochs", type=int, default=15, help="brief curve U-Net training (Dice + CE)")
+    parser.add_argument("--curve-epochs", type=int, default=25, help="brief curve U-Net training (Dice + CE)")
     parser.add_argument("--curve-size", type=int, nargs=2, default=(256, 128), metavar=("HEIGHT", "WIDTH"))
     parser.add_argument("--no-start", action="store_true", help="prepare, print the command, do not start")
     args = parser.parse_args(argv)
