@@ -56,6 +56,14 @@ def measure(dataset: Path, depth_model: dict | None, n: int | None) -> dict[str,
     return {k: np.concatenate(v) for k, v in out.items() if v}
 
 
+def _r(a: np.ndarray, b: np.ndarray) -> str:
+    return f"{np.corrcoef(a, b)[0, 1]:.3f}" if len(a) > 1 and a.std() > 0 and b.std() > 0 else "-"
+
+
+def _mae(err: np.ndarray) -> str:
+    return f"{np.abs(err).mean():.2f}" if len(err) else "-"
+
+
 def table(rows: dict[str, np.ndarray]) -> str:
     truth = rows["truth"]
     lines = [
@@ -70,9 +78,8 @@ def table(rows: dict[str, np.ndarray]) -> str:
         big = ok & (np.abs(truth) >= 1.0)
         err = m - truth
         lines.append(
-            f"| {name} | {ok.sum()} | {np.abs(err[ok]).mean():.2f} | {err[ok].mean():+.2f} "
-            f"| {np.corrcoef(m[ok], truth[ok])[0, 1]:.3f} | {np.abs(err[big]).mean():.2f} "
-            f"| {np.corrcoef(m[big], truth[big])[0, 1]:.3f} |"
+            f"| {name} | {ok.sum()} | {_mae(err[ok])} | {err[ok].mean():+.2f} | {_r(m[ok], truth[ok])} "
+            f"| {_mae(err[big])} | {_r(m[big], truth[big])} |"
         )
     lines.append("")
     lines.append(
@@ -82,9 +89,10 @@ def table(rows: dict[str, np.ndarray]) -> str:
     if "estimate" in rows:
         both = np.isfinite(rows["estimate"]) & np.isfinite(rows["sensor"])
         d = np.abs(rows["estimate"] - truth)[both] - np.abs(rows["sensor"] - truth)[both]
+        se = f"{d.std(ddof=1) / math.sqrt(len(d)):.2f}" if len(d) > 1 else "-"
         lines.append(
-            f"Paired per level, |error| of the estimate minus that of the sensor: {d.mean():+.2f} ± "
-            f"{d.std(ddof=1) / math.sqrt(len(d)):.2f} deg over {len(d)} levels."
+            f"Paired per level, |error| of the estimate minus that of the sensor: {d.mean():+.2f} ± {se} deg over "
+            f"{len(d)} levels."
         )
     return "\n".join(lines)
 
