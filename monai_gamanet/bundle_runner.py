@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["BUNDLES", "ReloadingModel", "bundle_command", "load_trained_network", "run_bundle"]
+__all__ = ["BUNDLES", "ModelLoadError", "ReloadingModel", "bundle_command", "load_trained_network", "run_bundle"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,10 @@ def load_trained_network(
     return parser, network.eval(), weights
 
 
+class ModelLoadError(RuntimeError):
+    """A served model's weights cannot be loaded (empty, truncated, not a state dict, another network's)."""
+
+
 class ReloadingModel:
     """A trained bundle's model for a server: loaded on first use per device, loaded again when its weights change.
 
@@ -126,24 +130,48 @@ class ReloadingModel:
     own config, weights loaded strictly). The weights
     file's modification time and size are checked on every :meth:`get`: a model retrained and swapped in on disk
     (``os.replace``) serves the next request without a restart, as MONAI Label's own infer tasks do.
+
+    Weights that cannot be loaded (a file empty, garbage, a legacy pickle or another network's, swapped in by hand)
+    never replace a model that loaded: the last good one keeps serving, with a warning logged once per file
+    version; with none loaded yet, :meth:`get` raises :class:`ModelLoadError` naming the file and the cause (a
+    server answers it with 503). The file is tried again once it changes.
     """
 
     def __init__(self, loader, bundle_root: str | Path, overrides: Mapping[str, object] | None = None) -> None:
         self.loader, self.bundle_root, self.overrides = loader, Path(bundle_root), dict(overrides or {})
         self.weights = self.bundle_root / "models" / "model.pt"
         self._cache: dict[str, tuple[tuple[int, int], object]] = {}
+        self._failed: dict[str, tuple[tuple[int, int], str]] = {}  # device -> (file version, why) that did not load
         self._lock = threading.Lock()
 
     def available(self) -> bool:
         return self.weights.is_file()
 
     def get(self, device: str):
-        """The model on ``device`` ("cpu", "cuda", "cuda:1"), loaded again if the weights changed since."""
+        """The model on ``device`` ("cpu", "cuda", "cuda:1"), loaded again if the weights changed since.
+
+        Raises:
+            FileNotFoundError: the bundle has no trained model.
+            ModelLoadError: the weights cannot be loaded and no earlier version of them did.
+        """
         with self._lock:
-            stat = self.weights.stat()  # FileNotFoundError when the bundle has no trained model
+            stat = self.weights.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             cached = self._cache.get(device)
-            if cached is None or cached[0] != stamp:
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            failed = self._failed.get(device)
+            if failed is None or failed[0] != stamp:
                 logger.info("loading %s on %s", self.weights, device)
-                self._cache[device] = (stamp, self.loader(self.bundle_root, self.overrides, device))
-            return self._cache[device][1]
+                try:
+                    self._cache[device] = (stamp, self.loader(self.bundle_root, self.overrides, device))
+                    self._failed.pop(device, None)
+                    return self._cache[device][1]
+                except Exception as err:  # torch.load / load_state_dict raise many types for a bad file
+                    why = f"{type(err).__name__}: {err}".splitlines()[0][:500]
+                    failed = self._failed[device] = (stamp, why)
+                    kept = "the last good version keeps serving" if cached is not None else "nothing to serve"
+                    logger.warning("the weights %s cannot be loaded (%s); %s", self.weights, why, kept)
+            if cached is not None:
+                return cached[1]
+            raise ModelLoadError(f"the served model {self.weights} cannot be loaded: {failed[1]}")

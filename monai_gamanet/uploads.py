@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from monai_gamanet.transforms.io import CONVERTED_MODES
+
 __all__ = [
     "LABEL_SUFFIXES",
     "MAX_PIXELS",
@@ -114,7 +116,7 @@ def check_photo(
         raise
     except Exception as err:  # PIL raises many types; all mean "not a readable image"
         raise UploadError(f"{shown} is not a readable image (corrupt or not an image file).") from err
-    if mode not in ("RGB", "RGBA", "P", *(("L", "LA", "I", "I;16") if grey_ok else ())):
+    if mode not in ("RGB", "RGBA", *CONVERTED_MODES, *(("L", "LA", "I", "I;16") if grey_ok else ())):
         raise UploadError(f"{shown} is a {mode} image, not an RGB photo (a grey image has no colour to learn from).")
     if min(width, height) < MIN_SIDE:
         raise UploadError(f"{shown} is {width} x {height} pixels: too small for a back photo (under {MIN_SIDE}).")
@@ -164,6 +166,12 @@ def _read_array(path: Path, suffix: str) -> tuple[np.ndarray, dict[int, str]]:
                     else None
                 )
                 names[int(value) if value is not None else int(m.group(1)) + 1] = image.GetMetaData(k)
+    if suffix in (".nii", ".nii.gz"):  # ITK's NIfTI reader turns NaN into 0: look at the stored values first
+        import nibabel
+
+        stored = np.asanyarray(nibabel.load(str(path)).dataobj)
+        if np.issubdtype(stored.dtype, np.floating) and not np.all(np.isfinite(stored)):
+            raise UploadError("the label contains NaN or infinite values.")
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise UploadError("the label has several components per pixel: expected a one-channel (labelmap) mask.")
     array = sitk.GetArrayFromImage(image)  # (slices, H, W) or (H, W)
@@ -190,7 +198,8 @@ def read_curve_label(
 
     Raises:
         UploadError: unsupported type, unreadable, not one 2D slice, not integer, NaN, too many classes, another
-            size than the photo, or several classes with none named as the spine curve.
+            size than the photo, segments named but none as the spine curve, or several classes with none named
+            as the spine curve.
     """
     path = Path(path)
     shown = name or path.name
@@ -217,6 +226,12 @@ def read_curve_label(
     for info in label_info or []:
         names.setdefault(int(info.get("idx", 0)), str(info.get("name", "")))
     spine = [v for v in values if any(w in names.get(v, "").lower() for w in SPINE_WORDS)]
+    named = sorted({names[v] for v in values if names.get(v)})
+    if values and named and not spine:
+        raise UploadError(
+            f"the label {shown} has no spine curve: its segments are named {', '.join(map(repr, named))}; name the "
+            "curve's segment 'spine' (or 'spine curve')."
+        )
     if len(values) > 1 and len(spine) != 1:
         raise UploadError(
             f"the label {shown} has {len(values)} classes and {'none' if not spine else 'several'} named as the "

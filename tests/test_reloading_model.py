@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from monai_gamanet.bundle_runner import ReloadingModel
+from monai_gamanet.bundle_runner import ModelLoadError, ReloadingModel
 from monai_gamanet.depth_cache import load_depth_model
 from monai_gamanet.networks import create_depth_network
 
@@ -29,6 +29,30 @@ def test_loaded_once_reloaded_after_a_swap_and_strict(tmp_path: Path) -> None:
     assert second is not first
     assert torch.equal(next(iter(second["network"].state_dict().values())), next(iter(new.values())))
     torch.save(create_depth_network("fde").state_dict(), weights)  # another network's weights
-    with pytest.raises(RuntimeError, match="state_dict"):
-        model.get("cpu")  # strict: an error, never silently half-loaded
+    assert model.get("cpu") is second  # strict: never half-loaded; the last good model keeps serving
+    with pytest.raises(ModelLoadError, match="state_dict"):
+        ReloadingModel(load_depth_model, tmp_path, {"spatial_size": [24, 48]}).get("cpu")  # nothing good to keep
     assert not ReloadingModel(load_depth_model, tmp_path / "nothing").available()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not weights at all", "legacy pickle", "truncated zip"],
+    ids=["empty", "garbage", "legacy-pickle", "truncated"],
+)
+def test_a_bad_weights_file_is_a_named_error_and_keeps_the_good_model(tmp_path: Path, content) -> None:
+    weights = tmp_path / "models" / "model.pt"
+    weights.parent.mkdir()
+    network = create_depth_network("gamanet", output_activation="sigmoid")
+    torch.save(network.state_dict(), weights)
+    good = ReloadingModel(load_depth_model, tmp_path, {"spatial_size": [24, 48]})
+    served = good.get("cpu")
+    if content == "legacy pickle":
+        torch.save(network, weights)  # a whole pickled module: refused by weights_only loading
+    elif content == "truncated zip":
+        weights.write_bytes(weights.read_bytes()[:5000])
+    else:
+        weights.write_bytes(content)
+    assert good.get("cpu") is served  # a server keeps answering with the model that loaded
+    with pytest.raises(ModelLoadError, match="cannot be loaded"):
+        ReloadingModel(load_depth_model, tmp_path, {"spatial_size": [24, 48]}).get("cpu")

@@ -43,6 +43,29 @@ def test_curve_labels_in_each_format_give_the_same_mask(tmp_path: Path) -> None:
     assert np.array_equal(read_curve_label(two, (W, H), [{"name": "spine", "idx": 2}]), band)  # Slicer's label_info
 
 
+def test_labels_naming_no_spine_or_holding_nan_are_refused(tmp_path: Path) -> None:
+    band = _band()
+    liver = tmp_path / "liver.seg.nrrd"
+    volume = sitk.GetImageFromArray(band)
+    volume.SetMetaData("Segment0_Name", "liver")
+    volume.SetMetaData("Segment0_LabelValue", "1")
+    sitk.WriteImage(volume, str(liver))
+    with pytest.raises(UploadError, match="no spine curve.*'liver'"):
+        read_curve_label(liver, (W, H))
+    plain = tmp_path / "plain.png"
+    Image.fromarray(band).save(plain)
+    with pytest.raises(UploadError, match="no spine curve"):
+        read_curve_label(plain, (W, H), [{"name": "liver", "idx": 1}])  # Slicer's label_info names it
+    assert np.array_equal(read_curve_label(plain, (W, H)), band)  # one class, no names: the curve
+    for suffix in (".nii.gz", ".nii", ".nrrd"):
+        nan = tmp_path / f"nan{suffix}"
+        values = band.astype(np.float32)[None]
+        values[0, 0, 0] = np.nan
+        sitk.WriteImage(sitk.GetImageFromArray(values), str(nan))  # ITK reads the NIfTI ones back with 0, not NaN
+        with pytest.raises(UploadError, match="NaN"):
+            read_curve_label(nan, (W, H))
+
+
 def test_bad_labels_photos_depths_and_names_are_refused(tmp_path: Path) -> None:
     band = _band()
     png = tmp_path / "label.png"

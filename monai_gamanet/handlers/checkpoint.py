@@ -142,4 +142,4 @@ class ResumableCheckpoint:
         if self.best is not None:
             state["best"] = self.best.state_dict()
         state["fingerprint"] = self.digest()
-        atomic_write(self.path, lambda tmp: torch.save(state, tmp))
+        atomic_write(self.path, lambda tmp: torch.save(state, tmp), durable=True)

@@ -4,6 +4,9 @@ MONAI's ``LoadImage`` answers a missing or corrupt file with "cannot find a suit
 hear which file of which sample is unreadable and why. The photo policy is applied here too:
 
 * RGB (3 channels, 8-bit) is the contract;
+* palette (256-colour), CMYK (print JPEGs), YCbCr, LAB and HSV photos are converted to RGB by PIL as they are
+  decoded (:func:`photo_mode`; a palette PNG would otherwise arrive as one channel of palette indices, a CMYK
+  JPEG as four channels read as RGBA);
 * RGBA: the alpha channel is dropped (photos exported with transparency);
 * 16-bit RGB: MONAI's PIL and ITK readers keep the high byte of each channel, i.e. convert it to 8-bit; arrays
   given directly with values above 255 are divided by 257 (the 16-bit to 8-bit mapping);
@@ -18,22 +21,37 @@ from pathlib import Path
 
 import torch
 from monai.config import KeysCollection
+from monai.data import PILReader
 from monai.transforms import LoadImage, MapTransform, Transform
 from monai.utils import convert_to_tensor
 
-__all__ = ["LoadBackSampled", "EnsureRGB", "EnsureRGBd", "CheckSpatialShaped", "CheckPhotoSized"]
+__all__ = ["CONVERTED_MODES", "LoadBackSampled", "EnsureRGB", "EnsureRGBd", "CheckSpatialShaped", "CheckPhotoSized"]
+
+# PIL modes of a colour photo that are not RGB(A): converted as decoded (PA keeps its alpha, then dropped)
+CONVERTED_MODES = {"P": "RGB", "PA": "RGBA", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+
+
+def photo_mode(img):
+    """A PIL photo in RGB(A) if it is a colour photo in another mode (:data:`CONVERTED_MODES`); else unchanged
+    (grey photos are then refused by :class:`EnsureRGB`). MONAI's ``PILReader`` applies it as its ``converter``."""
+    if img.mode == "P" and "transparency" in img.info:
+        return img.convert("RGBA")
+    return img.convert(CONVERTED_MODES[img.mode]) if img.mode in CONVERTED_MODES else img
 
 
 class LoadBackSampled(MapTransform):
     """Load the image files of a sample (photo, depth, label) channel-first in MONAI's (C, W, H) axis order.
 
     Paths are read with MONAI's ``LoadImage`` (``PILReader`` by default) keeping the file's dtype, so a depth
-    PNG arrives as integer millimetres. Values that are not paths (already-loaded arrays) pass through.
+    PNG arrives as integer millimetres, a label as its integer classes. Photos (``photo_keys``) read with the
+    default reader are brought to RGB(A) as PIL decodes them (:func:`photo_mode`). Values that are not paths
+    (already-loaded arrays) pass through.
 
     Args:
         keys: keys of the file paths to load.
         reader: MONAI image reader name or instance.
         allow_missing_keys: skip keys that are absent from the sample.
+        photo_keys: the keys that hold photos (never labels: a palette label keeps its class indices).
 
     Raises:
         FileNotFoundError: a file does not exist (the key and path are named).
@@ -45,9 +63,13 @@ class LoadBackSampled(MapTransform):
         keys: KeysCollection = ("image", "depth", "label"),
         reader: str | object = "PILReader",
         allow_missing_keys: bool = False,
+        photo_keys: KeysCollection = ("image",),
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.loader = LoadImage(reader=reader, image_only=True, ensure_channel_first=True, dtype=None)
+        photo_reader = PILReader(converter=photo_mode) if reader == "PILReader" else reader
+        self.photo_loader = LoadImage(reader=photo_reader, image_only=True, ensure_channel_first=True, dtype=None)
+        self.photo_keys = {photo_keys} if isinstance(photo_keys, str) else set(photo_keys)
 
     def _load(self, key: Hashable, value: object) -> object:
         if not isinstance(value, str | os.PathLike):
@@ -56,7 +78,7 @@ class LoadBackSampled(MapTransform):
         if not path.is_file():
             raise FileNotFoundError(f"'{key}' file not found: {path}")
         try:
-            return self.loader(str(path))
+            return (self.photo_loader if key in self.photo_keys else self.loader)(str(path))
         except Exception as err:  # readers raise many types; all mean "not a readable image"
             raise ValueError(f"'{key}' file {path} is not a readable image (corrupt or not an image file).") from err
 

@@ -57,6 +57,25 @@ def test_16bit_rgb_becomes_8bit(sample: dict, tmp_path: Path) -> None:
     np.testing.assert_allclose(direct.numpy().transpose(2, 1, 0), rgb, atol=1e-3)
 
 
+@pytest.mark.parametrize("mode, suffix", [("P", ".png"), ("CMYK", ".jpg"), ("YCbCr", ".jpg")])
+def test_colour_photos_in_other_modes_load_as_their_rgb(sample: dict, tmp_path: Path, mode: str, suffix: str) -> None:
+    """A palette PNG once arrived as one channel of palette indices, a CMYK JPEG as four channels read as RGBA."""
+    photo = Image.open(sample["image"])
+    path = tmp_path / f"photo{suffix}"
+    (photo.convert("P", palette=Image.Palette.ADAPTIVE) if mode == "P" else photo.convert(mode)).save(path)
+    expected = np.asarray(Image.open(path).convert("RGB"))  # PIL's own conversion of what was written
+    d = Compose([LoadBackSampled(keys="image"), EnsureRGBd()])({"image": str(path)})
+    assert d["image"].shape[0] == 3
+    np.testing.assert_array_equal(d["image"].numpy().transpose(2, 1, 0), expected)
+
+
+def test_a_palette_label_keeps_its_class_indices(tmp_path: Path) -> None:
+    label = Image.fromarray(np.array([[0, 1], [2, 1]], np.uint8).repeat(16, 0).repeat(16, 1), "L").convert("P")
+    label.save(tmp_path / "label.png")
+    loaded = LoadBackSampled(keys="label")({"label": str(tmp_path / "label.png")})["label"]
+    assert loaded.shape[0] == 1 and set(np.unique(np.asarray(loaded))) == {0, 1, 2}
+
+
 def test_grayscale_photo_is_refused(sample: dict, tmp_path: Path) -> None:
     Image.open(sample["image"]).convert("L").save(tmp_path / "gray.png")
     loaded = LoadBackSampled(keys="image")({"image": str(tmp_path / "gray.png")})
