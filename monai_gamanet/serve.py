@@ -9,8 +9,13 @@
    exist; otherwise both bundles are trained briefly into ``--out`` (GAMA-Net ``--epochs`` at ``--size``, the curve
    U-Net ``--curve-epochs`` at ``--curve-size`` on RGB + its estimated depth, Adam 1e-3 as the demo's), once: a later
    run reuses them.
-3. Starts ``monailabel start_server --app apps/spine_curve`` on ``--host`` (127.0.0.1 unless told otherwise)
-   and prints the address to enter in 3D Slicer's MONAI Label module. Ctrl-C stops it.
+3. Copies the app's code to ``--out/app`` (MONAI Label writes ``logs/`` and the trainers' ``model/`` into the app
+   folder: nothing is written into the checkout), starts ``monailabel start_server`` with it on ``--host``
+   (127.0.0.1 unless told otherwise) and prints the address to enter in 3D Slicer's MONAI Label module. Ctrl-C
+   stops it.
+
+:func:`start_server` / :func:`stop_server` start a server and wait until it answers, and stop it by its pid (its
+whole process group: training and scoring processes too); the app's tests and the load benchmark use them.
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ import json
 import logging
 import os
 import shlex
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from monai_gamanet.bundle_runner import BUNDLES, run_bundle
@@ -30,7 +39,7 @@ from monai_gamanet.data.kinect import import_captures
 from monai_gamanet.data.synthetic import generate_dataset
 from monai_gamanet.demo import BRIEF_CURVE_LEARNING_RATE
 
-__all__ = ["main", "prepare", "server_command"]
+__all__ = ["copy_app", "free_port", "main", "prepare", "server_command", "start_server", "stop_server"]
 
 logger = logging.getLogger("monai_gamanet.serve")
 
@@ -79,13 +88,68 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def server_command(studies: Path, host: str, port: int, conf: dict[str, str]) -> list[str]:
+def copy_app(out: str | Path) -> Path:
+    """The app's code copied to ``out/app`` (refreshed; its ``logs/`` and ``model/`` kept): the folder to serve."""
+    dest = Path(out) / "app"
+    shutil.copytree(APP, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("logs", "model", "bin", "__pycache__"))
+    return dest
+
+
+def server_command(studies: Path, host: str, port: int, conf: dict[str, str], app: str | Path = APP) -> list[str]:
     """The ``monailabel start_server`` command line (run with this Python, so the same environment)."""
-    cmd = [sys.executable, "-m", "monailabel.main", "start_server", "--app", str(APP), "--studies", str(studies)]
+    cmd = [sys.executable, "-m", "monailabel.main", "start_server", "--app", str(app), "--studies", str(studies)]
     cmd += ["--host", host, "--port", str(port)]
     for key, value in conf.items():
         cmd += ["--conf", key, value]
     return cmd
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(
+    cmd: list[str], url: str, log: Path, env: dict | None = None, timeout: float = 180
+) -> subprocess.Popen:
+    """Run ``cmd`` (a :func:`server_command`) in its own process group, output appended to ``log``; returns once
+    ``url/info/`` answers 200, stopping the server first if it exits or does not answer within ``timeout``."""
+    import requests
+
+    with Path(log).open("a") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({proc.returncode}):\n{Path(log).read_text()[-3000:]}")
+            try:
+                if requests.get(f"{url}/info/", timeout=5).status_code == 200:
+                    return proc
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer in {timeout:.0f} s:\n{Path(log).read_text()[-3000:]}")
+            time.sleep(0.5)
+    except BaseException:
+        stop_server(proc)
+        raise
+
+
+def stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a server by its pid: ``sig`` to its whole process group (trainers included), SIGKILL if it lingers."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     conf = prepare(args)
     studies = Path(args.out).resolve() / "studies"
-    cmd = server_command(studies, args.host, args.port, conf)
+    cmd = server_command(studies, args.host, args.port, conf, copy_app(Path(args.out).resolve()))
     address = f"http://{args.host}:{args.port}"
     print(f"\nMONAI Label server: {address}\nIn 3D Slicer: MONAI Label module -> MONAI Label server: {address}")
     print(f"command: {shlex.join(cmd)}\n")

@@ -80,3 +80,14 @@ def test_curve_decoding_summary_pairs_the_two_read_outs() -> None:
     text = bench.summary({"rgb": {"probability": metrics([1.0, -2.0, 3.0]), "mask": metrics([2.0, None, 5.0])}})
     probability = next(line for line in text.splitlines() if "| probability |" in line)
     assert "-1.50 ± 0.50 (2)" in probability  # |1| - |2| and |3| - |5| over the two photos both read
+
+
+def test_label_server_load_benchmark_drives_a_real_server(tmp_path: Path) -> None:
+    """Two rows against the app on 127.0.0.1 at a tiny size: every infer answered, the table printed."""
+    bench = _load("label_server_load")
+    assert bench.percentile([3.0, 1.0, 2.0], 50) == 2.0 and bench.percentile([1.0, 2.0], 95) == 1.95
+    out = tmp_path / "table.md"
+    args = ["--clients", "1", "2", "--requests", "2", "--photos", "2", "--size", "48", "96", "--out", str(tmp_path)]
+    assert bench.main([*args, "--output", str(out)]) == 0
+    rows = [line.split("|") for line in out.read_text().splitlines()[2:]]
+    assert [(r[1].strip(), r[2].strip(), r[3].strip()) for r in rows] == [("1", "2", "0"), ("2", "2", "0")]

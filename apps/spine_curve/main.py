@@ -10,9 +10,9 @@ Models (from ``bundles/``, never copied; listed once trained weights exist): ``s
 
 Conf (``--conf key value``): ``device`` (``auto``: a GPU when present), ``depth_bundle`` / ``curve_bundle`` (trained
 bundle folders), ``depth_overrides`` / ``curve_overrides`` (JSON: config settings the models were trained with),
-``max_pixels`` (largest photo), ``max_upload_mb``, and ``allow_model_upload``, ``allow_reload``, ``allow_delete``,
-``allow_dataset_download``, ``allow_sessions``, ``allow_batch_infer`` (each ``false`` unless set ``true``); see
-``lib/guard.py`` and the README.
+``max_pixels`` (largest photo), ``max_upload_mb``, ``infer_workers`` (infers at once, default 1), and
+``allow_model_upload``, ``allow_reload``, ``allow_delete``, ``allow_dataset_download``, ``allow_sessions``,
+``allow_batch_infer`` (each ``false`` unless set ``true``); see ``lib/guard.py`` and the README.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,7 +36,7 @@ from lib.configs.spine_curve import SpineCurveConfig
 from lib.datastore import Refused, SafeDatastore
 from lib.guard import INFER_PARAMS, choose_device, clean_infer_params, install
 from monai_gamanet.bundle_runner import BUNDLES, ReloadingModel
-from monai_gamanet.uploads import MAX_PIXELS
+from monai_gamanet.uploads import MAX_PIXELS, UploadError, check_photo
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ class SpineCurveApp(MONAILabelApp):
             raise ValueError(f"--conf device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
         self.max_pixels = int(conf.get("max_pixels", MAX_PIXELS))
         self.max_bytes = int(float(conf.get("max_upload_mb", 64)) * 2**20)
+        # infers run here, off the server's event loop, one at a time unless told (two at once on one GPU can run
+        # out of its memory; on a CPU they share its cores): /info/ and the datastore answer meanwhile
+        self.infer_pool = ThreadPoolExecutor(int(conf.get("infer_workers", 1)), thread_name_prefix="spine_curve_infer")
         overrides = {"depth": _json_conf(conf, "depth_overrides"), "curve": _json_conf(conf, "curve_overrides")}
         self.models = SimpleNamespace(
             depth=ReloadingModel(
@@ -139,10 +143,16 @@ class SpineCurveApp(MONAILabelApp):
         super().on_init_complete()
 
     def train(self, request: dict) -> dict:
-        """Train (in MONAI Label's training process), then score the unlabelled photos with the new model there."""
+        """Train (in MONAI Label's training process), then score the unlabelled photos with the new model there.
+
+        A scoring that fails is logged and leaves the training's result as it is (the new model is served either
+        way); the photos keep their previous scores."""
         result = super().train(request)
         for method in self._scoring_methods:
-            self.scoring({"method": method, "device": request.get("device")})
+            try:
+                self.scoring({"method": method, "device": request.get("device")})
+            except Exception:  # noqa: BLE001 (logged with its traceback: the training itself succeeded)
+                logger.exception("scoring %s after training failed; the photos keep their previous scores", method)
         return result
 
     def device_for(self, asked: object = None) -> str:
@@ -162,5 +172,10 @@ class SpineCurveApp(MONAILabelApp):
             clean["image"] = str(request["image"])  # set only by lib.guard after the photo was checked
         else:
             image_id = self.datastore().checked_id(request.get("image"))
-            clean |= {"image": self.datastore().get_image_uri(image_id), "image_id": image_id}
+            photo = self.datastore().get_image_uri(image_id)
+            try:  # a file put into the studies folder by hand is checked here (uploads were checked on arrival)
+                check_photo(photo, self.max_pixels, name=Path(photo).name)
+            except (UploadError, FileNotFoundError) as err:
+                raise Refused(422, f"the photo '{image_id}' of the studies folder cannot be used: {err}") from err
+            clean |= {"image": photo, "image_id": image_id}
         return super().infer(clean, datastore)

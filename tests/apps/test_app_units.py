@@ -44,25 +44,60 @@ def test_device_follows_the_conf_then_the_client_then_the_machine() -> None:
     assert guard.choose_device("auto", "cpu", True) == "cpu" and guard.choose_device("auto", "cuda", False) == "cpu"
 
 
-def test_labelled_files_come_from_disk_not_from_the_watched_index(tmp_path: Path) -> None:
-    """MONAI Label's file watcher clears each photo's labels in its index while it rebuilds it: the trainers read
-    what is on disk, so a rebuild under way cannot hide a saved label from a training run."""
-    import numpy as np
-    from PIL import Image
+def test_client_json_names_and_info_are_checked_before_anything_is_written() -> None:
+    assert guard.parse_object("") == {} and guard.parse_object('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
+    for text, message in [("[1]", "not list"), ("null", "not null"), ("{bad", "not valid JSON")]:
+        with pytest.raises(guard.Refused, match=message):
+            guard.parse_object(text)
+    for text in ("[" * 100_000 + "]" * 100_000, '{"a":' * 20 + "1" + "}" * 20):
+        with pytest.raises(guard.Refused, match="nested too deeply"):
+            guard.parse_object(text)
+    assert guard.upload_name("../x/photo.PNG", "p.png", (".png",), "photo") == ("photo.PNG", ".png")
+    for name, status in [("a\x00b.png", 400), ("a." * 150 + "png", 400), ("photo.gif", 415)]:
+        with pytest.raises(guard.Refused) as refused:
+            guard.upload_name(name, "p.png", (".png",), "photo")
+        assert refused.value.status_code == status
+    assert guard.client_info('{"note": "seen"}', "dr_a") == {"note": "seen", "user": "dr_a"}
+    for key in ("curve_flip_uncertainty", "curve_flip_uncertainty_ts", "ts", "strategy", "epistemic_entropy"):
+        with pytest.raises(guard.Refused, match="server writes"):
+            guard.client_info(f'{{"{key}": 1}}', None)
+    with pytest.raises(guard.Refused, match="too long"):
+        guard.client_info(f'{{"note": "{"x" * 2000}"}}', None)
 
-    datastore_module = pytest.importorskip("lib.datastore")
-    studies = tmp_path / "studies"
-    studies.mkdir()
-    depth = np.full((8, 6), 900, np.uint16)
-    for i in range(3):
-        Image.fromarray(np.full((8, 6, 3), 120, np.uint8)).save(studies / f"case_{i}.png")
-        Image.fromarray(depth).save(tmp_path / f"depth_{i}.png")
-    store = datastore_module.SafeDatastore(str(studies), auto_reload=False)
-    for i in range(3):
-        store.save_label(f"case_{i}", str(tmp_path / f"depth_{i}.png"), "depth", {})
-    for obj in store._datastore.objects.values():  # the watcher's rebuild, caught half-way
-        obj.labels.clear()
-    found = store.labelled_files("depth")
-    assert sorted(found) == ["case_0", "case_1", "case_2"]
-    assert found["case_1"] == (str(studies / "case_1.png"), str(studies / "labels" / "depth" / "case_1.png"))
-    assert store.labelled_files("final") == {}  # no such tag yet
+
+def test_a_model_that_cannot_load_is_a_503_naming_the_cause(tmp_path: Path) -> None:
+    from monai_gamanet.bundle_runner import ModelLoadError
+
+    infers = pytest.importorskip("lib.infers.spine_curve")
+
+    class Broken:
+        weights = tmp_path / "models" / "model.pt"
+
+        def get(self, device):
+            raise ModelLoadError(f"the served model {self.weights} cannot be loaded: UnpicklingError: junk")
+
+    task = infers.BackDepth.__new__(infers.BackDepth)
+    task.model = Broken()
+    with pytest.raises(guard.Refused) as refused:
+        task.loaded("cpu")
+    assert refused.value.status_code == 503 and "UnpicklingError" in refused.value.detail
+
+
+def test_a_killed_training_request_is_continued_by_the_same_request_only(tmp_path: Path) -> None:
+    label = tmp_path / "label.png"
+    label.write_bytes(b"curve v1")
+    split = {"training": [{"image": "/studies/case_0.png", "label": str(label)}], "validation": []}
+    key = f"{candidate.fingerprint(split)} 3 0"
+    trainer = candidate.CandidateTrainer.__new__(candidate.CandidateTrainer)
+    trainer.work_dir = tmp_path / "work"
+    run = trainer.work_dir / "run_20261201_120000"
+    (run / "candidate" / "models").mkdir(parents=True)
+    (run / "request").write_text(key)
+    assert trainer.unfinished_run(key) is None  # killed before its first checkpoint: nothing to continue
+    (run / "candidate" / "models" / "last.pt").write_bytes(b"checkpoint")
+    assert trainer.unfinished_run(key) == run
+    assert trainer.unfinished_run(key.replace(" 3 ", " 4 ")) is None  # other epochs: a new run
+    label.write_bytes(b"curve v2")  # a label corrected since: a new run
+    assert trainer.unfinished_run(f"{candidate.fingerprint(split)} 3 0") is None
+    (run / "finished").touch()
+    assert trainer.unfinished_run(key) is None  # finished (or failed): never continued

@@ -11,9 +11,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,20 +24,15 @@ import torch
 from monai.bundle import ConfigParser
 from PIL import Image
 
+from monai_gamanet import serve
 from monai_gamanet.networks import create_depth_network
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "apps" / "spine_curve"
 CURVE_TRAIN = ROOT / "bundles" / "spine_curve_segmentation" / "configs" / "train.yaml"
 DEPTH_OVERRIDES = '{"spatial_size":[24,48]}'  # no spaces: the monailabel launcher splits arguments on them
 CURVE_OVERRIDES = '{"spatial_size":[64,128]}'
 MAX_PIXELS = 1_000_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MAX_UPLOAD_MB = 4
 
 
 def studies_hash(folder: Path) -> str:
@@ -71,21 +65,19 @@ def background_network() -> torch.nn.Module:
     return network
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, phantom_dir: Path, datalist: dict):
-    """A MONAI Label server with the app on 127.0.0.1: yields (url, studies folder, work folder)."""
-    work = tmp_path_factory.mktemp("label_app")
-    studies = work / "studies"
-    studies.mkdir()
-    for entry in datalist["training"] + datalist["validation"] + datalist["test"]:  # all 10 photos
-        shutil.copy(phantom_dir / entry["image"], studies)
+def _bundles(work: Path) -> None:
+    """The served models: an untrained GAMA-Net and the "background everywhere" U-Net, the same every run."""
     depth, curve = work / "depth", work / "curve"
-    torch.manual_seed(0)  # the same untrained networks every run
+    torch.manual_seed(0)
     (depth / "models").mkdir(parents=True)
     (curve / "models").mkdir(parents=True)
     torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), depth / "models/model.pt")
     torch.save(background_network().state_dict(), curve / "models" / "model.pt")
-    port = _free_port()
+
+
+def start_server(work: Path, studies: Path) -> tuple[subprocess.Popen, str]:
+    """``monailabel start_server`` with a copy of the app on 127.0.0.1; returns once /info/ answers."""
+    port = serve.free_port()
     env = {
         **os.environ,
         "HOME": str(work / "home"),
@@ -96,40 +88,31 @@ def server(tmp_path_factory: pytest.TempPathFactory, phantom_dir: Path, datalist
         # under bf16 rounding was once missed
         "MONAI_GAMANET_NO_CPU_BF16": "1",
     }
-    app = work / "app"  # a copy of the app's code: MONAI Label writes logs/ and bin/ into the app folder
-    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("logs", "model", "bin", "__pycache__"))
-    cmd = [sys.executable, "-m", "monailabel.main", "start_server", "--app", str(app), "--studies", str(studies)]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--conf", "depth_bundle", str(depth)]
-    cmd += ["--conf", "curve_bundle", str(curve), "--conf", "depth_overrides", DEPTH_OVERRIDES]
-    cmd += ["--conf", "curve_overrides", CURVE_OVERRIDES, "--conf", "max_pixels", str(MAX_PIXELS)]
-    cmd += ["--conf", "work_dir", str(work / "app_model"), "--conf", "fine_tune", "false"]
-    log = (work / "server.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    conf = {"depth_bundle": str(work / "depth"), "curve_bundle": str(work / "curve")}
+    conf |= {"depth_overrides": DEPTH_OVERRIDES, "curve_overrides": CURVE_OVERRIDES, "max_pixels": str(MAX_PIXELS)}
+    conf |= {"work_dir": str(work / "app_model"), "fine_tune": "false", "max_upload_mb": str(MAX_UPLOAD_MB)}
+    cmd = serve.server_command(studies, "127.0.0.1", port, conf, serve.copy_app(work))
     url = f"http://127.0.0.1:{port}"
+    return serve.start_server(cmd, url, work / "server.log", env), url
+
+
+stop_server = serve.stop_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, phantom_dir: Path, datalist: dict):
+    """A MONAI Label server with the app on 127.0.0.1: yields (url, studies folder, work folder)."""
+    work = tmp_path_factory.mktemp("label_app")
+    studies = work / "studies"
+    studies.mkdir()
+    for entry in datalist["training"] + datalist["validation"] + datalist["test"]:  # all 10 photos
+        shutil.copy(phantom_dir / entry["image"], studies)
+    _bundles(work)
+    proc, url = start_server(work, studies)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited ({proc.returncode}):\n{(work / 'server.log').read_text()[-3000:]}"
-                )
-            try:
-                if requests.get(f"{url}/info/", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not answer in 180 s:\n{(work / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.5)
         yield url, studies, work
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # by its pid (the whole process group: trainers included)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        stop_server(proc)
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +123,12 @@ def client(server, tmp_path_factory):
 
 
 def train_and_wait(client, model: str, expect: str = "DONE") -> dict:
-    """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it ends."""
+    """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it ends. A second
+    request sent right after the first is refused (429), never queued (MONAI Label's check once raced with the
+    training process's start)."""
     assert client.train_start(model, {"max_epochs": 1})
+    second = requests.post(f"{client.get_server_url()}/train/{model}", json={"max_epochs": 1}, timeout=30)
+    assert second.status_code == 429 and "in progress" in second.json()["detail"], second.text
     deadline = time.monotonic() + 600
     while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
         assert time.monotonic() < deadline, "training did not finish in 10 minutes"
@@ -223,7 +210,7 @@ def test_bad_requests_are_refused_and_change_nothing(client, server, tmp_path: P
         "existing id": (put, f"/datastore/image?image={photo.stem}", {"file": photo}, 409),
         ".. in image id": (put, "/datastore/image?image=../outside", {"file": photo}, 400),
         "absolute image id": (put, "/datastore/image?image=/tmp/outside", {"file": photo}, 400),
-        "dots for a name": (put, "/datastore/image", {"file": ("../...png", photo.read_bytes())}, 415),
+        "dots for a name": (put, "/datastore/image", {"file": ("../...png", photo.read_bytes())}, 400),
         "label of the wrong size": (put, f"/datastore/label?image={photo.stem}&tag=final", {"label": small_label}, 400),
         ".. in label tag": (put, f"/datastore/label?image={photo.stem}&tag=..", {"label": small_label}, 400),
         "label for unknown image": (put, "/datastore/label?image=nobody&tag=final", {"label": small_label}, 404),
@@ -258,6 +245,125 @@ def test_bad_requests_are_refused_and_change_nothing(client, server, tmp_path: P
     response = put(f"{url}/datastore/image", files={"file": ("../../outside.png", photo.read_bytes())}, timeout=60)
     assert response.status_code == 200 and response.json() == {"image": "outside"}
     assert (studies / "outside.png").is_file() and not (studies.parent.parent / "outside.png").exists()
+
+
+def test_a_corrupt_model_swapped_in_keeps_the_good_one_serving(client, server) -> None:
+    """Weights replaced by hand with garbage while serving: the model that loaded keeps answering (once a 500)."""
+    url, studies, work = server
+    image_id = sorted(p.stem for p in studies.glob("case_*.png"))[2]
+    served = work / "curve" / "models" / "model.pt"
+    good = served.read_bytes()
+    expected, _ = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
+    expected = sitk.GetArrayFromImage(sitk.ReadImage(expected))
+    try:
+        for garbage in (b"", b"not weights", good[: len(good) // 2]):
+            tmp = served.with_name(".garbage.part")
+            tmp.write_bytes(garbage)
+            os.replace(tmp, served)
+            label, _ = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
+            assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(label)), expected)
+        assert "spine_curve" in client.info()["models"]  # still listed: it still serves
+    finally:
+        tmp = served.with_name(".good.part")
+        tmp.write_bytes(good)
+        os.replace(tmp, served)
+
+
+BOUNDARY = "spinecurveboundary"
+
+
+def _chunks(total: int, size: int = 1 << 20):
+    """A multipart photo upload of ``total`` bytes sent chunked (no Content-Length), as a generator."""
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    for _ in range(total // size):
+        yield b"\0" * size
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def test_hostile_input_answers_4xx_keeps_the_server_up_and_changes_nothing(client, server, tmp_path: Path) -> None:
+    """What a probe of the running server once got 500 (or a wrong 200) for: each a 4xx naming the problem."""
+    url, studies, _ = server
+    photo = sorted(studies.glob("case_*.png"))[0]
+    width, height = Image.open(photo).size
+    band = np.zeros((height, width), np.uint8)
+    band[20:200, 100:104] = 1
+    liver = tmp_path / "liver.seg.nrrd"
+    volume = sitk.GetImageFromArray(band[None])
+    volume.SetMetaData("Segment0_Name", "liver")
+    volume.SetMetaData("Segment0_LabelValue", "1")
+    sitk.WriteImage(volume, str(liver), True)
+    nan = tmp_path / "nan.nii.gz"
+    with_nan = band[None].astype(np.float32)
+    with_nan[0, 0, 0] = np.nan
+    sitk.WriteImage(sitk.GetImageFromArray(with_nan), str(nan))
+    deep = "[" * 100_000 + "]" * 100_000
+    before = studies_hash(studies)
+    put, post, get = requests.put, requests.post, requests.get
+    label_route = f"/datastore/label?image={photo.stem}&tag=final"
+    cases = {
+        "upload params a list": (put, "/datastore/image?image=p1", {"file": photo}, {"params": "[1]"}, 400),
+        "upload params null": (put, "/datastore/image?image=p1", {"file": photo}, {"params": "null"}, 400),
+        "upload params deep": (put, "/datastore/image?image=p1", {"file": photo}, {"params": deep}, 400),
+        "label params a list": (put, label_route, {"label": ("l.png", band)}, {"params": "[1]"}, 400),
+        "label params null": (put, label_route, {"label": ("l.png", band)}, {"params": "null"}, 400),
+        "infer params deep (form)": (post, f"/infer/spine_curve?image={photo.stem}", {}, {"params": deep}, 400),
+        "infer params deep (multipart)": (
+            post,
+            "/infer/spine_curve",
+            {"file": photo},
+            {"params": deep},
+            400,
+        ),
+        "NUL in a photo name": (put, "/datastore/image", {"file": ("a\x00b.png", photo)}, {}, 400),
+        "300-character dotted photo name": (put, "/datastore/image", {"file": ("a." * 150 + "png", photo)}, {}, 400),
+        "NUL in a label name": (put, label_route, {"label": ("a\x00.nii.gz", band)}, {}, 400),
+        "300-character dotted label name": (put, label_route, {"label": ("a." * 150 + "png", band)}, {}, 400),
+        "image info a list": (put, f"/datastore/image/info?image={photo.stem}", {}, {"info": "[1]"}, 400),
+        "image info null": (put, f"/datastore/image/info?image={photo.stem}", {}, {"info": "null"}, 400),
+        "a client setting the score": (
+            put,
+            f"/datastore/image/info?image={photo.stem}",
+            {},
+            {"info": '{"curve_flip_uncertainty": 9}'},
+            400,
+        ),
+        "label info of an unknown photo": (put, "/datastore/label/info?label=nobody&tag=final", {}, {}, 404),
+        "a label naming no spine": (put, label_route, {"label": liver}, {}, 400),
+        "a NIfTI label with NaN": (put, label_route, {"label": nan}, {}, 400),
+        "DICOMweb proxy": (get, "/proxy/dicom/qido/studies", {}, {}, 404),
+    }
+    if shutil.which("nvidia-smi") is None:
+        cases["GPU logs without a GPU"] = (get, "/logs/gpu", {}, {}, 404)
+    for name, (method, route, files, data, status) in cases.items():
+        opened = {}
+        for key, value in files.items():
+            if isinstance(value, Path):
+                value = (value.name, value)
+            label_name, content = value
+            if isinstance(content, np.ndarray):
+                png = tmp_path / "band.png"
+                Image.fromarray(content).save(png)
+                content = png
+            opened[key] = (label_name, content.read_bytes() if isinstance(content, Path) else content)
+        response = method(url + route, files=opened or None, data=data or None, timeout=120)
+        assert response.status_code == status, f"{name}: {response.status_code} {response.text[:300]}"
+        assert response.json()["detail"], name  # a message naming the problem
+    multipart = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    chunked = put(f"{url}/datastore/image?image=p2", data=_chunks((MAX_UPLOAD_MB + 2) << 20), headers=multipart)
+    assert chunked.status_code == 413 and "limit" in chunked.json()["detail"]
+    assert requests.get(f"{url}/info/", timeout=30).status_code == 200  # still up
+    assert studies_hash(studies) == before  # nothing written, nothing changed
+    # a palette PNG is stored converted to RGB, and served (it was once a 500 at infer and broke scoring)
+    palette = tmp_path / "palette.png"
+    Image.open(photo).convert("P", palette=Image.Palette.ADAPTIVE).save(palette)
+    response = put(f"{url}/datastore/image?image=palette_photo", files={"file": ("p.png", palette.read_bytes())})
+    assert response.status_code == 200, response.text
+    assert Image.open(studies / "palette_photo.png").mode == "RGB"
+    label, _ = client.infer("spine_curve", "palette_photo", {"result_extension": ".nrrd"})
+    assert sitk.ReadImage(label).GetSize()[:2] == (width, height)
 
 
 def test_corrected_label_saved_as_slicer_does(client, server, phantom_dir: Path, datalist: dict) -> None:
@@ -296,12 +402,22 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
         client.save_label(Path(entry["image"]).stem, str(phantom_dir / entry["label"]), tag="final")
     served = work / "curve" / "models" / "model.pt"
     old_bytes = served.read_bytes()
+    # photos a user put into the studies folder by hand: a palette PNG (converted as read) and a corrupt file,
+    # which the scoring after training skips with a warning (it once ended the task in ERROR)
+    Image.open(studies / f"{image_id}.png").convert("P", palette=Image.Palette.ADAPTIVE).save(studies / "by_hand.png")
+    (studies / "broken_photo.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    deadline = time.monotonic() + 60  # the server's file watcher adds them as studies
+    while not {"by_hand", "broken_photo"} <= set(client.datastore()["objects"]):
+        assert time.monotonic() < deadline, "the file watcher did not add the photos in 60 s"
+        time.sleep(0.5)
+    broken = requests.post(f"{url}/infer/spine_curve?image=broken_photo", timeout=60)
+    assert broken.status_code == 422 and "cannot be used" in broken.json()["detail"], broken.text
     train_and_wait(client, "spine_curve")
     stats = client.info()["train_stats"]["spine_curve"]
     assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
     assert stats["metric"] == "dice" and stats["validation_photos"] >= 1 and stats["loss"] > 0
     assert stats["candidate_score"] > stats["served_score"] == 0.0
-    assert served.read_bytes() != old_bytes and not list(served.parent.glob(".*.tmp"))
+    assert served.read_bytes() != old_bytes and not list(served.parent.glob(".*"))
     after, params = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
     assert sitk.GetArrayFromImage(sitk.ReadImage(after)).sum() > 0  # the new model's answer, no restart
     assert "morphology" in params
@@ -310,11 +426,14 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
     while True:
         objects = client.datastore()["objects"]
         unlabeled = {k: v["image"]["info"] for k, v in objects.items() if "final" not in v.get("labels", {})}
-        if all("curve_flip_uncertainty" in info for info in unlabeled.values()) or time.monotonic() > deadline:
+        readable = {k: info for k, info in unlabeled.items() if k != "broken_photo"}
+        if all("curve_flip_uncertainty" in info for info in readable.values()) or time.monotonic() > deadline:
             break
         time.sleep(1)
-    scores = {k: info["curve_flip_uncertainty"] for k, info in unlabeled.items()}
+    assert "curve_flip_uncertainty" not in unlabeled["broken_photo"]  # skipped, the rest scored
+    scores = {k: info["curve_flip_uncertainty"] for k, info in readable.items()}
     assert len(scores) >= 5 and all(v >= 0 for v in scores.values()) and len(set(scores.values())) > 1
+    assert "by_hand" in scores
     assert client.next_sample("curve_uncertainty", {})["id"] == max(scores, key=scores.get)
     bad = requests.post(f"{url}/train/spine_curve", json={"max_epochs": 1, "bundle_path": "/tmp"}, timeout=30)
     assert bad.status_code == 400 and "bundle_path" in bad.json()["detail"]
@@ -329,6 +448,8 @@ def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, pha
     photos = len(list(studies.glob("*.png")))
     failed = train_and_wait(client, "back_depth", expect="ERROR")  # no depth ground truth yet: a clear failure
     assert any("at least 2 are needed" in line for line in failed["details"]), failed["details"]
+    reason = client.info()["train_stats"]["back_depth"]  # and the reason on Slicer's panel
+    assert reason["status"] == "failed" and "at least 2 are needed" in reason["error"], reason
     entries = datalist["training"][:3]
     for entry in entries:
         client.save_label(Path(entry["image"]).stem, str(phantom_dir / entry["depth"]), tag="depth")
@@ -369,5 +490,63 @@ def test_serve_prepares_studies_and_models_once(tmp_path: Path, monkeypatch: pyt
     stamps = [w.stat().st_mtime_ns for w in weights]
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8123" in out and "--host 127.0.0.1" in out and '{"spatial_size":[16,32]}' in out
+    assert f"--app {tmp_path / 'app'}" in out and (tmp_path / "app" / "main.py").is_file()  # not the checkout's
     assert serve.main(args) == 0  # a second run reuses everything
     assert [w.stat().st_mtime_ns for w in weights] == stamps and len(list(studies.glob("*.png"))) == 10
+
+
+def test_server_killed_during_label_saves_restarts_with_every_label_whole(
+    tmp_path: Path, phantom_dir: Path, datalist: dict
+) -> None:
+    """SIGKILL (by pid) while a client streams corrected curves (two versions in turn), twice: the server starts
+    again each time (MONAI Label's own writes once left an empty index that blocked every start) and every label
+    file is one of the versions sent, whole (once an in-flight save truncated an acknowledged one)."""
+    from monailabel.client import MONAILabelClient
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    versions: dict[str, list[Path]] = {}
+    for entry in datalist["training"][:3]:
+        shutil.copy(phantom_dir / entry["image"], studies)
+        image_id = Path(entry["image"]).stem
+        shifted = tmp_path / f"{image_id}_shifted.png"
+        Image.fromarray(np.roll(np.asarray(Image.open(phantom_dir / entry["label"])), 3, axis=1)).save(shifted)
+        versions[image_id] = [phantom_dir / entry["label"], shifted]
+    wanted = {k: [(np.asarray(Image.open(p)) > 0).astype(np.uint8) for p in v] for k, v in versions.items()}
+    _bundles(tmp_path)
+    for kill in range(2):
+        proc, url = start_server(tmp_path, studies)
+        try:
+            client = MONAILabelClient(url, tmpdir=str(tmp_path / "client"))
+            for image_id, (first, _) in versions.items():  # acknowledged before the stream
+                client.save_label(image_id, str(first), tag="final")
+            stop = threading.Event()
+
+            def stream(client=client, stop=stop) -> None:
+                for turn in range(10**6):
+                    for image_id, pair in versions.items():
+                        if stop.is_set():
+                            return
+                        try:
+                            client.save_label(image_id, str(pair[turn % 2]), tag="final")
+                        except Exception:  # noqa: BLE001 (the server is being killed)
+                            return
+
+            writer = threading.Thread(target=stream, daemon=True)
+            writer.start()
+            time.sleep(0.5 + 0.7 * kill)  # saves in flight when the kill comes
+            stop_server(proc, signal.SIGKILL)
+            stop.set()
+            writer.join(timeout=60)
+        finally:
+            stop_server(proc)
+        json.loads((studies / "datastore_v2.json").read_text())  # whole
+        for image_id, pair in wanted.items():
+            stored = np.asarray(Image.open(studies / "labels" / "final" / f"{image_id}.png"))
+            assert any(np.array_equal(stored, v) for v in pair), image_id
+    proc, url = start_server(tmp_path, studies)  # and it starts after the last kill, every label listed
+    try:
+        objects = MONAILabelClient(url, tmpdir=str(tmp_path / "client")).datastore()["objects"]
+        assert all("final" in objects[image_id]["labels"] for image_id in versions)
+    finally:
+        stop_server(proc)

@@ -19,7 +19,7 @@ from monailabel.interfaces.tasks.infer_v2 import InferType
 from monailabel.tasks.infer.basic_infer import BasicInferTask
 from monailabel.transform.writer import Writer
 
-from monai_gamanet.bundle_runner import ReloadingModel
+from monai_gamanet.bundle_runner import ModelLoadError, ReloadingModel
 from monai_gamanet.depth_cache import estimate_depth, write_depth_png
 from monai_gamanet.markups import write_markups
 from monai_gamanet.pipeline import curve_probability, describe_curve
@@ -55,8 +55,10 @@ class _ModelTask(BasicInferTask):
 
         try:
             return self.model.get(device)
-        except (RuntimeError, FileNotFoundError) as err:
-            raise Refused(503, f"the served model {self.model.weights} cannot be loaded (strictly): {err}") from err
+        except ModelLoadError as err:
+            raise Refused(503, f"{err}; train the model again or put back a good model.pt.") from err
+        except FileNotFoundError as err:
+            raise Refused(503, f"no trained model at {self.model.weights}: {err}") from err
 
     def pre_transforms(self, data=None) -> list:
         return []

@@ -6,6 +6,8 @@ photo without a ``final`` label under four flips (none, left-right, upside-down,
 with), flips the probabilities back and scores their disagreement near the predicted curve
 (:func:`monai_gamanet.pipeline.curve_uncertainty`). The score goes into the image's info under :data:`KEY`, which
 MONAI Label's ``Epistemic`` strategy ranks by (``lib.configs.spine_curve``: strategy ``curve_uncertainty``).
+A photo the models cannot read (missing, corrupt, grey) is skipped with a warning: it keeps no score, the rest
+are scored.
 """
 
 from __future__ import annotations
@@ -44,8 +46,12 @@ class FlipUncertainty(ScoringMethod):
             for k, image_id in enumerate(images, 1):
                 photo = datastore.get_image_uri(image_id)
                 depth_png = Path(tmp) / "depth.png"
-                write_depth_png(depth_png, estimate_depth(depth_model, photo))
-                scores[image_id] = curve_uncertainty(flip_probabilities(photo, depth_png, curve))
+                try:
+                    write_depth_png(depth_png, estimate_depth(depth_model, photo))
+                    scores[image_id] = curve_uncertainty(flip_probabilities(photo, depth_png, curve))
+                except (OSError, ValueError, RuntimeError) as err:  # one photo the models cannot read
+                    logger.warning("flip uncertainty: %s skipped (%s)", image_id, str(err).splitlines()[0])
+                    continue
                 datastore.update_image_info(image_id, {KEY: scores[image_id], f"{KEY}_ts": int(time.time())})
                 if k % 10 == 0 or k == len(images):
                     logger.info("flip uncertainty: %d / %d photos scored", k, len(images))

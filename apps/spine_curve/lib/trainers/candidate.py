@@ -13,7 +13,9 @@ no validation split let it save anything, loads checkpoints non-strictly and ret
 3. scores candidate and served model on the validation list (the subclass's :meth:`~CandidateTrainer.score`,
    higher is better) and replaces the served ``models/model.pt`` atomically (:func:`swap_if_better`) only when the
    candidate is strictly better; the infer tasks load it on their next request;
-4. writes ``train_stats.json``, what :meth:`~CandidateTrainer.stats` returns for Slicer's panel (epoch,
+4. a request killed mid-run (the server stopped with it) is continued by the next request that has the same labels,
+   epochs and served model: same run folder, the bundle's ``resume: auto`` from its ``models/last.pt``;
+5. writes ``train_stats.json``, what :meth:`~CandidateTrainer.stats` returns for Slicer's panel (epoch,
    total_epochs, loss, best_metric, total_time) with the decision and both scores; while a run trains, the same
    fields read live from its log, so Slicer's progress bar moves.
 """
@@ -23,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import time
@@ -33,6 +34,7 @@ from typing import Any
 from monailabel.interfaces.tasks.train import TrainTask
 
 from monai_gamanet.bundle_runner import ReloadingModel, run_bundle
+from monai_gamanet.data.files import atomic_copy, atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +69,25 @@ def split_entries(entries: dict[str, dict], what: str) -> dict[str, list[dict]]:
     return split
 
 
+def fingerprint(split: dict[str, list[dict]]) -> str:
+    """A digest of a datalist's entries and the bytes of every file they name (photos, labels, depth)."""
+    h = hashlib.sha256()
+    for part in ("training", "validation"):
+        for entry in split.get(part, []):
+            for name, value in sorted(entry.items()):
+                h.update(f"{part}/{name}/{Path(str(value)).name}".encode())
+                if Path(str(value)).is_file():
+                    h.update(Path(str(value)).read_bytes())
+    return h.hexdigest()
+
+
 def swap_if_better(candidate: Path, served: Path, candidate_score: float, served_score: float) -> bool:
-    """Put ``candidate`` in place of ``served`` if it scored strictly better: copied beside the served file, then
-    renamed over it (``os.replace``), so a reader sees the old model or the new one, never half of one."""
+    """Put ``candidate`` in place of ``served`` if it scored strictly better: copied beside the served file, flushed
+    to disk, then renamed over it (:func:`~monai_gamanet.data.files.atomic_copy`), so a reader, or a server killed
+    meanwhile, sees the old model or the new one, never half of one."""
     if not candidate_score > served_score:
         return False
-    tmp = served.with_name(f".{served.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(candidate, tmp)
-        os.replace(tmp, served)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_copy(candidate, served, durable=True)
     return True
 
 
@@ -149,7 +159,23 @@ class CandidateTrainer(TrainTask):
         raise NotImplementedError
 
     def __call__(self, request: dict, datastore) -> dict:
+        """Train, score, swap; a run that fails leaves its reason in ``train_stats.json`` (Slicer's panel) and the
+        served model as it was, then fails (MONAI Label's ERROR)."""
         start = time.time()
+        try:
+            return self._train(request, datastore, start)
+        except Exception as err:
+            stats = {
+                "status": "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "total_time": f"{time.time() - start:.0f}s",
+            }
+            atomic_write(
+                self.work_dir / "train_stats.json", lambda tmp: Path(tmp).write_text(json.dumps(stats, indent=1))
+            )
+            raise
+
+    def _train(self, request: dict, datastore, start: float) -> dict:
         epochs = int(request.get("max_epochs", self.epochs))
         if not 1 <= epochs <= 1000:
             raise ValueError(f"max_epochs must be between 1 and 1000, not {epochs}.")
@@ -157,7 +183,32 @@ class CandidateTrainer(TrainTask):
         run = self.work_dir / time.strftime("run_%Y%m%d_%H%M%S")
         (run / "data").mkdir(parents=True, exist_ok=True)
         split = self.datalist(datastore, run / "data")
-        (run / "data" / "datalist.json").write_text(json.dumps(split, indent=1))
+        served_stamp = self.model.weights.stat().st_mtime_ns if self.fine_tune and self.model.available() else 0
+        key = f"{fingerprint(split)} {epochs} {served_stamp}"
+        unfinished = self.unfinished_run(key)
+        if unfinished is not None:  # the same request was killed mid-run (e.g. with the server): continue it
+            shutil.rmtree(run)
+            run, split = unfinished, json.loads((unfinished / "data" / "datalist.json").read_text())
+            logger.info("%s: resuming the unfinished run %s from its last checkpoint", self.bundle, run)
+        else:
+            (run / "data" / "datalist.json").write_text(json.dumps(split, indent=1))
+            (run / "request").write_text(key)
+        try:
+            return self._train_in(run, split, epochs, device, start)
+        finally:
+            (run / "finished").touch()  # done or failed: a later request starts afresh
+
+    def unfinished_run(self, key: str) -> Path | None:
+        """The latest run folder if it never finished, was started by the same request (same labels, epochs and
+        served model: ``key``) and has a checkpoint to continue from (the bundle's ``resume: auto``)."""
+        runs = sorted(p for p in self.work_dir.glob("run_*") if (p / "request").is_file())
+        if not runs or (runs[-1] / "finished").exists():
+            return None
+        last = runs[-1]
+        same = (last / "request").read_text() == key
+        return last if same and (last / "candidate" / "models" / "last.pt").is_file() else None
+
+    def _train_in(self, run: Path, split: dict, epochs: int, device: str, start: float) -> dict:
         served = self.model.weights
         logger.info(
             "%s: training on %d photos, validating on %d, %d epochs, into %s",
@@ -173,7 +224,7 @@ class CandidateTrainer(TrainTask):
             "dataset_dir": str(run / "data"),
             "epochs": epochs,
             "num_workers": 0,
-            "resume": False,
+            "resume": "auto",  # a run folder of a killed request continues from its models/last.pt
             "initial_weights": str(served) if self.fine_tune and served.is_file() else "",
             "device": f"$torch.device('{device}')",
             **self.extra_overrides(run),
@@ -199,7 +250,7 @@ class CandidateTrainer(TrainTask):
             "total_time": f"{time.time() - start:.0f}s",
             "run": str(run),
         }
-        (self.work_dir / "train_stats.json").write_text(json.dumps(stats, indent=1))
+        atomic_write(self.work_dir / "train_stats.json", lambda tmp: Path(tmp).write_text(json.dumps(stats, indent=1)))
         kept = "swapped in" if swapped else "served model kept"
         logger.info("%s: validation %s candidate %.4f, served %.4f -> %s", self.bundle, self.metric, new, old, kept)
         return stats
