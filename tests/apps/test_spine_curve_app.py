@@ -122,12 +122,12 @@ def client(server, tmp_path_factory):
     return MONAILabelClient(server[0], tmpdir=str(tmp_path_factory.mktemp("client")))
 
 
-def train_and_wait(client, model: str, expect: str = "DONE") -> dict:
+def train_and_wait(client, model: str, expect: str = "DONE", epochs: int = 1) -> dict:
     """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it ends. A second
     request sent right after the first is refused (429), never queued (MONAI Label's check once raced with the
     training process's start)."""
-    assert client.train_start(model, {"max_epochs": 1})
-    second = requests.post(f"{client.get_server_url()}/train/{model}", json={"max_epochs": 1}, timeout=30)
+    assert client.train_start(model, {"max_epochs": epochs})
+    second = requests.post(f"{client.get_server_url()}/train/{model}", json={"max_epochs": epochs}, timeout=30)
     assert second.status_code == 429 and "in progress" in second.json()["detail"], second.text
     deadline = time.monotonic() + 600
     while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
@@ -500,7 +500,8 @@ def test_server_killed_during_label_saves_restarts_with_every_label_whole(
 ) -> None:
     """SIGKILL (by pid) while a client streams corrected curves (two versions in turn), twice: the server starts
     again each time (MONAI Label's own writes once left an empty index that blocked every start) and every label
-    file is one of the versions sent, whole (once an in-flight save truncated an acknowledged one)."""
+    file is one of the versions sent, whole (once an in-flight save truncated an acknowledged one). Then SIGKILL
+    during a training run: the same request continues it from its last checkpoint."""
     from monailabel.client import MONAILabelClient
 
     studies = tmp_path / "studies"
@@ -546,7 +547,26 @@ def test_server_killed_during_label_saves_restarts_with_every_label_whole(
             assert any(np.array_equal(stored, v) for v in pair), image_id
     proc, url = start_server(tmp_path, studies)  # and it starts after the last kill, every label listed
     try:
-        objects = MONAILabelClient(url, tmpdir=str(tmp_path / "client")).datastore()["objects"]
+        client = MONAILabelClient(url, tmpdir=str(tmp_path / "client"))
+        objects = client.datastore()["objects"]
         assert all("final" in objects[image_id]["labels"] for image_id in versions)
+        # a training run killed with the server after its first checkpoint ...
+        assert client.train_start("spine_curve", {"max_epochs": 3})
+        deadline = time.monotonic() + 300
+        runs = tmp_path / "app_model" / "spine_curve"
+        while not list(runs.glob("run_*/candidate/models/last.pt")):
+            assert time.monotonic() < deadline, "no checkpoint in 5 minutes"
+            time.sleep(0.2)
+        stop_server(proc, signal.SIGKILL)
+    finally:
+        stop_server(proc)
+    (run,) = runs.glob("run_*")
+    proc, url = start_server(tmp_path, studies)
+    try:  # ... is continued from it by the same request, and finishes
+        client = MONAILabelClient(url, tmpdir=str(tmp_path / "client"))
+        train_and_wait(client, "spine_curve", epochs=3)
+        stats = client.info()["train_stats"]["spine_curve"]
+        assert stats["run"] == str(run) and stats["epoch"] == 3 and (run / "finished").is_file()
+        assert "resumed from" in (run / "train.log").read_text()
     finally:
         stop_server(proc)
