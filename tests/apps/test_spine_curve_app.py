@@ -122,16 +122,20 @@ def client(server, tmp_path_factory):
     return MONAILabelClient(server[0], tmpdir=str(tmp_path_factory.mktemp("client")))
 
 
-def train_and_wait(client, model: str, expect: str = "DONE", epochs: int = 1) -> dict:
+def train_and_wait(client, model: str, expect: str = "DONE", epochs: int = 1, infer: tuple | None = None) -> dict:
     """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it ends. A second
     request sent right after the first is refused (429), never queued (MONAI Label's check once raced with the
-    training process's start)."""
+    training process's start). With ``infer`` (an image id and its photo's size), ``spine_curve`` infers on it all
+    the while must keep answering (the new model is swapped in meanwhile)."""
     assert client.train_start(model, {"max_epochs": epochs})
     second = requests.post(f"{client.get_server_url()}/train/{model}", json={"max_epochs": epochs}, timeout=30)
     assert second.status_code == 429 and "in progress" in second.json()["detail"], second.text
     deadline = time.monotonic() + 600
     while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
         assert time.monotonic() < deadline, "training did not finish in 10 minutes"
+        if infer is not None:
+            label, _ = client.infer("spine_curve", infer[0], {"result_extension": ".nrrd"})
+            assert sitk.ReadImage(label).GetSize()[:2] == infer[1]
         time.sleep(2)
     assert status["status"] == expect, status
     return status
@@ -412,7 +416,7 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
         time.sleep(0.5)
     broken = requests.post(f"{url}/infer/spine_curve?image=broken_photo", timeout=60)
     assert broken.status_code == 422 and "cannot be used" in broken.json()["detail"], broken.text
-    train_and_wait(client, "spine_curve")
+    train_and_wait(client, "spine_curve", infer=(image_id, Image.open(studies / f"{image_id}.png").size))
     stats = client.info()["train_stats"]["spine_curve"]
     assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
     assert stats["metric"] == "dice" and stats["validation_photos"] >= 1 and stats["loss"] > 0
