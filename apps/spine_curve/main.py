@@ -142,6 +142,24 @@ class SpineCurveApp(MONAILabelApp):
         install(fastapi_app, self.conf, self.max_bytes)
         super().on_init_complete()
 
+    def info(self) -> dict:
+        """MONAI Label's info, with the trainer that is training first in ``train_stats``: Slicer's progress and
+        accuracy bars read only the first entry (otherwise always ``spine_curve``'s, also while ``back_depth``
+        trains), and read a ``total_time`` as "finished" (so a starting run showed the last run's stats, 1 %)."""
+        from monailabel.utils.async_tasks.utils import tasks
+
+        meta = super().info()
+        running = [t["request"] for t in tasks("train") if t.get("status") in ("SUBMITTED", "RUNNING")]
+        stats = meta.get("train_stats") or {}
+        if running and running[0].get("model") in stats:
+            model = running[0]["model"]
+            current = stats[model]
+            if current.get("status") != "training":  # its process is starting: not the last run's finished stats
+                epochs = running[0].get("max_epochs", self._trainers[model].config().get("max_epochs", 1))
+                current = {"epoch": 0, "total_epochs": epochs, "status": "starting"}
+            meta["train_stats"] = {model: current, **{k: v for k, v in stats.items() if k != model}}
+        return meta
+
     def train(self, request: dict) -> dict:
         """Train (in MONAI Label's training process), then score the unlabelled photos with the new model there.
 

@@ -101,3 +101,21 @@ def test_a_killed_training_request_is_continued_by_the_same_request_only(tmp_pat
     assert trainer.unfinished_run(f"{candidate.fingerprint(split)} 3 0") is None
     (run / "finished").touch()
     assert trainer.unfinished_run(key) is None  # finished (or failed): never continued
+
+
+def test_stats_of_a_starting_run_never_show_the_last_runs_time(tmp_path: Path) -> None:
+    """Slicer's progress bar reads a ``total_time`` as "finished": a new run showed the last run's stats (1 %)."""
+    import json
+
+    trainer = candidate.CandidateTrainer.__new__(candidate.CandidateTrainer)
+    trainer.work_dir = tmp_path
+    (tmp_path / "train_stats.json").write_text(json.dumps({"epoch": 1, "total_epochs": 1, "total_time": "9s"}))
+    assert trainer.stats()["total_time"] == "9s"  # nothing running: the last run's
+    run = tmp_path / "run_20261202_010000"
+    run.mkdir()
+    (run / "request").write_text("digest 3 0")
+    assert trainer.stats() == {"epoch": 0, "total_epochs": 3, "status": "training", "run": str(run)}
+    (run / "train.log").write_text(LOG)
+    assert trainer.stats()["epoch"] == 2 and "total_time" not in trainer.stats()
+    (run / "finished").touch()
+    assert trainer.stats()["total_time"] == "9s"

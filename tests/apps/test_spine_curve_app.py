@@ -133,6 +133,10 @@ def train_and_wait(client, model: str, expect: str = "DONE", epochs: int = 1, in
     deadline = time.monotonic() + 600
     while (status := client.train_status())["status"] in ("SUBMITTED", "RUNNING"):
         assert time.monotonic() < deadline, "training did not finish in 10 minutes"
+        shown = client.info()["train_stats"]
+        if status["status"] == "RUNNING" and shown and expect == "DONE":  # what Slicer's progress bar reads:
+            first = next(iter(shown.values()))  # the first trainer's stats, no total_time while it trains
+            assert next(iter(shown)) == model and "total_time" not in first, shown
         if infer is not None:
             label, _ = client.infer("spine_curve", infer[0], {"result_extension": ".nrrd"})
             assert sitk.ReadImage(label).GetSize()[:2] == infer[1]

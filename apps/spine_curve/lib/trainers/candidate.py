@@ -138,14 +138,18 @@ class CandidateTrainer(TrainTask):
         return {"max_epochs": self.epochs}
 
     def stats(self) -> dict[str, Any]:
-        """The last run's statistics; while a run trains, its progress read from its log (Slicer's bars)."""
+        """The last run's statistics; while a run trains, its progress read from its log (Slicer's bars).
+
+        A run that has started but not yet logged an epoch answers epoch 0 of its epochs without ``total_time``:
+        Slicer's progress bar reads a ``total_time`` as "finished", so the previous run's stats showed 1 %."""
         path = self.work_dir / "train_stats.json"
         done = json.loads(path.read_text()) if path.is_file() else {}
-        runs = sorted(self.work_dir.glob("run_*/train.log"))
-        if runs and (not done or Path(done.get("run", "")) != runs[-1].parent):
-            live = progress(runs[-1].read_text(errors="replace"))
-            if live:
-                return {**live, "status": "training", "run": str(runs[-1].parent)}
+        runs = sorted(p for p in self.work_dir.glob("run_*") if (p / "request").is_file())
+        if runs and not (runs[-1] / "finished").exists():
+            log = runs[-1] / "train.log"
+            live = progress(log.read_text(errors="replace")) if log.is_file() else {}
+            epochs = int((runs[-1] / "request").read_text().split()[1])
+            return {"epoch": 0, "total_epochs": epochs, **live, "status": "training", "run": str(runs[-1])}
         return done
 
     def datalist(self, datastore, folder: Path) -> dict[str, list[dict]]:
@@ -182,7 +186,11 @@ class CandidateTrainer(TrainTask):
         device = str(request.get("device") or "cpu")
         run = self.work_dir / time.strftime("run_%Y%m%d_%H%M%S")
         (run / "data").mkdir(parents=True, exist_ok=True)
-        split = self.datalist(datastore, run / "data")
+        try:
+            split = self.datalist(datastore, run / "data")
+        except BaseException:
+            shutil.rmtree(run, ignore_errors=True)  # nothing was trained: no run folder left behind
+            raise
         served_stamp = self.model.weights.stat().st_mtime_ns if self.fine_tune and self.model.available() else 0
         key = f"{fingerprint(split)} {epochs} {served_stamp}"
         unfinished = self.unfinished_run(key)
