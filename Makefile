@@ -21,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m monai_gamanet.demo --out $(DEMO_DIR)
+	$(PY) -m monai_gamanet.cli.demo --out $(DEMO_DIR)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -30,11 +30,11 @@ test: $(STAMP)
 PORT ?= 8000
 SERVE_DIR ?= serve_output
 serve: $(STAMP)
-	$(PY) -m monai_gamanet.serve --out $(SERVE_DIR) --port $(PORT)
+	$(PY) -m monai_gamanet.cli.serve --out $(SERVE_DIR) --port $(PORT)
 
 lint: $(STAMP)
-	$(PY) -m ruff check monai_gamanet tests benchmarks apps
-	$(PY) -m ruff format --check monai_gamanet tests benchmarks apps
+	$(PY) -m ruff check monai_gamanet tests benchmarks apps experiments scripts
+	$(PY) -m ruff format --check monai_gamanet tests benchmarks apps experiments scripts
 
 clean:
 	rm -rf $(DEMO_DIR) $(SERVE_DIR) .pytest_cache

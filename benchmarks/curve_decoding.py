@@ -19,11 +19,14 @@ import json
 import logging
 import math
 import statistics
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from monai_gamanet import paper_tables as pt
-from monai_gamanet.bundle_runner import run_bundle
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # experiments/, beside benchmarks/
+
+from experiments import paper_tables as pt  # noqa: E402
+from monai_gamanet.inference.bundles import run_bundle  # noqa: E402
 
 BUNDLE = "spine_curve_segmentation"
 RUNS = {

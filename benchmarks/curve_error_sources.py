@@ -2,7 +2,7 @@
 
     python benchmarks/curve_error_sources.py --tables runs/table4 --depth-out runs/depth --seeds 0 1 --runs rgbd rgb
 
-For each run (a ``monai_gamanet.curve_tables`` run folder) it scores, against the phantom's true Cobb angle and
+For each run (a ``experiments.curve_tables`` run folder) it scores, against the phantom's true Cobb angle and
 severity, on the same test photos and at the run's network size:
 
 * ``truth mask``: the ground-truth label resized as the network sees it, measured (the resolution's ceiling);
@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from monai_gamanet.curve_tables import RUNS
-from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask, measure_spine, severity_class
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # experiments/, beside benchmarks/
+
+from experiments.curve_tables import RUNS  # noqa: E402
+from monai_gamanet.metrics.centre_line import NoCurveFound
+from monai_gamanet.metrics.morphology import measure_curve_mask, measure_spine, severity_class  # noqa: E402
 
 
 def probability_line(prob: np.ndarray, threshold: float = 0.3, window: int = 3, max_gap: int = 12) -> np.ndarray:
@@ -97,30 +101,27 @@ def _cobb(kind: str, truth: np.ndarray, prob: np.ndarray, spacing: tuple, oracle
 
 
 def sources(run_root: Path, overrides: dict, oracle: dict[str, float]) -> dict[str, dict[str, float]]:
-    from monai_gamanet.data import prepare_dataset
-    from monai_gamanet.depth_cache import cache_depth
-    from monai_gamanet.pipeline import load_curve_model
+    from monai.bundle import ConfigParser
 
-    model = load_curve_model(run_root, overrides, "cpu")
+    from monai_gamanet.data import prepare_dataset
+    from monai_gamanet.inference.bundles import BUNDLES
+    from monai_gamanet.inference.curve import CurvePredictor
+
+    model = CurvePredictor.from_bundle(run_root, overrides, "cpu")
+    parser = ConfigParser()
+    parser.read_config(str(BUNDLES / "spine_curve_segmentation" / "configs" / "train.yaml"))
+    parser.update({"bundle_root": str(run_root), **overrides})
+    preprocessing = parser.get_parsed_content("preprocessing")  # train.yaml's: the label too, the cached depth
     datalist = prepare_dataset(overrides["dataset_dir"])
-    if overrides["inputs"] != "rgb":
-        source = overrides.get("depth_source", "estimated")
-        datalist = cache_depth(
-            datalist,
-            Path(overrides["dataset_dir"]) / "depth_cache",
-            source,
-            overrides["depth_bundle_root"],
-            overrides=overrides["depth_overrides"],
-        )
     kinds = ("truth mask", "prediction", "probability line", "surface line (oracle)")
     errors = {k: [] for k in kinds}
     signed = {k: [] for k in kinds}
     severity = {k: [] for k in kinds}
     for item in datalist["test"]:
         doc = json.loads(Path(item["curve"]).read_text())
-        data = model["preprocessing"](item)
+        data = preprocessing(item)
         with torch.inference_mode():
-            logits = model["inferer"](data["image"][None], model["network"])[0].float()
+            logits = model.inferer(data["image"][None], model.network)[0].float()
         prob = torch.softmax(logits, 0)[1].numpy()
         s = doc["pixel_spacing_mm"]
         spacing = (s * doc["image_size"]["width"] / prob.shape[0], s * doc["image_size"]["height"] / prob.shape[1])
@@ -146,7 +147,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--runs", nargs="+", default=["rgbd"], choices=list(RUNS))
     args = parser.parse_args()
-    from monai_gamanet.paper_tables import BASE
+    from experiments.paper_tables import BASE
 
     print("| run | seed | measured from | Cobb MAE | median | bias | over 5 deg | severity acc. | no curve |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
 
-    from monai_gamanet import serve
+    from monai_gamanet.cli import serve
     from monai_gamanet.data.synthetic import generate_dataset
 
     with tempfile.TemporaryDirectory(prefix="label_load_") as default_out:

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from monai_gamanet.data.anatomy import LEVELS
 from monai_gamanet.data.datalist import load_datalist
 from monai_gamanet.data.synthetic import generate_sample
+from monai_gamanet.metrics.levels import LEVELS
 from monai_gamanet.metrics.surface import surface_rotation
 
 
@@ -47,11 +47,9 @@ def measure(dataset: Path, depth_model: dict | None, n: int | None) -> dict[str,
         out["surface"].append(surface_rotation(sample.surface.T, points, spacing))
         out["sensor"].append(surface_rotation(sensor, points, spacing))
         if depth_model is not None:
-            from monai_gamanet.depth_cache import estimate_depth
-
             valid = sensor > 0
             lo, hi = sensor[valid].min(), sensor[valid].max()
-            estimate = lo + estimate_depth(depth_model, item["image"]) * (hi - lo)
+            estimate = lo + depth_model(item["image"]) * (hi - lo)
             out["estimate"].append(surface_rotation(np.where(valid, estimate, 0.0), points, spacing))
     return {k: np.concatenate(v) for k, v in out.items() if v}
 
@@ -107,9 +105,9 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     model = None
     if args.depth_bundle is not None:
-        from monai_gamanet.depth_cache import load_depth_model
+        from monai_gamanet.inference.depth import DepthPredictor
 
-        model = load_depth_model(args.depth_bundle, json.loads(args.depth_overrides), args.device)
+        model = DepthPredictor.from_bundle(args.depth_bundle, json.loads(args.depth_overrides), args.device)
     text = table(measure(args.dataset, model, args.n))
     print(text)
     return text

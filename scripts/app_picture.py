@@ -13,9 +13,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from monai_gamanet.data import prepare_dataset
-from monai_gamanet.depth_cache import estimate_depth, load_depth_model, write_depth_png
-from monai_gamanet.pipeline import curve_probability, describe_curve, load_curve_model
-from monai_gamanet.visualize import colorize_depth, overlay_curve, overlay_morphology, panel_grid
+from monai_gamanet.inference.chain import SpineChain
+from monai_gamanet.inference.curve import CurvePredictor
+from monai_gamanet.inference.depth import DepthPredictor
+from monai_gamanet.io.pictures import colorize_depth, overlay_curve, overlay_morphology, panel_grid
 
 dov = {
     "spatial_size": [120, 240],
@@ -23,20 +24,18 @@ dov = {
     "output_activation": "clamp",
     "network_name": "gamanet",
 }
-depth_model = load_depth_model("runs/depth/seed0/gamanet", dov, "cpu")
-curve_model = load_curve_model("runs/table4/seed0/rgbd", {"spatial_size": [128, 256], "inputs": "rgbd"}, "cpu")
+chain = SpineChain(
+    DepthPredictor.from_bundle("runs/depth/seed0/gamanet", dov, "cpu"),
+    CurvePredictor.from_bundle("runs/table4/seed0/rgbd", {"spatial_size": [128, 256], "inputs": "rgbd"}, "cpu"),
+)
 test = prepare_dataset("runs/table4/seed0/phantom")["test"]
 best = None
 for item in test:
     doc = json.loads(Path(item["curve"]).read_text())
     if doc["curve_type"] == "none" or doc["major_cobb_deg"] < 20:
         continue
-    depth = estimate_depth(depth_model, item["image"])
-    write_depth_png(Path("/tmp/diag/d.png"), depth)
-    probability = curve_probability(item["image"], "/tmp/diag/d.png", curve_model)
-    report, flat, _, mask = describe_curve(
-        probability, depth, Path(item["image"]).stem, doc["pixel_spacing_mm"], decoding=curve_model["decoding"]
-    )
+    result = chain(item["image"], Path(item["image"]).stem, doc["pixel_spacing_mm"])
+    report, flat, depth, mask = result.report, result.flat, result.depth, result.label
     if report.get("curve_found"):
         err = abs(report["major_cobb_deg"] - doc["major_cobb_deg"])
         if best is None or err < best[0]:

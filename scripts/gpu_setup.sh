@@ -22,7 +22,7 @@ print(
 )
 PY
 rm -rf /tmp/gpu_check
-python3 -m monai_gamanet.paper_tables --out /tmp/gpu_check --runs gamanet --epochs 1 --samples 10 --size 48 24 \
+python3 -m experiments.paper_tables --out /tmp/gpu_check --runs gamanet --epochs 1 --samples 10 --size 48 24 \
     --batch 4 --settings bundle --cache-on-device --workers 4 --name check >/tmp/gpu_check.log 2>&1 \
     || { tail -40 /tmp/gpu_check.log; return 1 2>/dev/null || exit 1; }
 grep -q "device: NVIDIA" /tmp/gpu_check/check.md || { echo "the check did not run on the GPU"; return 1 2>/dev/null || exit 1; }

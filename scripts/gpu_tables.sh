@@ -15,7 +15,7 @@ RUNS=${RUNS:-"baseline baseline+pbha baseline+amff gamanet loss_grad loss_ssim l
 case "${1:-}" in
 start)
     mkdir -p "$OUT_DIR"
-    PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True setsid nohup "$PYTHON" -m monai_gamanet.paper_tables \
+    PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True setsid nohup "$PYTHON" -m experiments.paper_tables \
         --out "$OUT_DIR" --size ${SIZE:-480 240} --samples "${SAMPLES:-2000}" --seeds ${SEEDS:-0 1 2} --runs $RUNS \
         --jobs "${JOBS:-9}" --threads 1 \
         --workers "${WORKERS:-16}" --settings bundle --cache-on-device --shared-cache --epochs "${EPOCHS:-2}" --minutes "$2" --name $NAME \
@@ -25,7 +25,7 @@ start)
 watch)
     end=$((SECONDS + $2))
     while ((SECONDS < end)); do
-        running=$(pgrep -f "monai_gamanet.paper_tables --out $OUT_DIR" | head -1)
+        running=$(pgrep -f "experiments.paper_tables --out $OUT_DIR" | head -1)
         epochs=$(grep -ho "Epoch\[[0-9]*\] Metrics" "$OUT_DIR"/seed*/*/log.txt 2>/dev/null | wc -l)
         gpu=$(nvidia-smi --query-gpu=utilization.gpu,memory.used,memory.total --format=csv,noheader 2>/dev/null)
         stage=$(grep -h "stage to epoch" "$OUT_DIR/runner.log" 2>/dev/null | tail -1 | cut -c 1-150)

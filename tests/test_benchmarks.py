@@ -53,10 +53,10 @@ def _load(name: str):
 
 def test_surface_rotation_benchmark_scores_three_depth_maps(phantom_dir: Path, random_depth_bundle: Path) -> None:
     """Truth, noise-free surface, sensor and a (random) network's estimate, level by level, on the test photos."""
-    from monai_gamanet.depth_cache import load_depth_model
+    from monai_gamanet.inference.depth import DepthPredictor
 
     bench = _load("surface_rotation")
-    model = load_depth_model(random_depth_bundle, {"spatial_size": [48, 96]}, "cpu")
+    model = DepthPredictor.from_bundle(random_depth_bundle, {"spatial_size": [48, 96]}, "cpu")
     rows = bench.measure(phantom_dir, model, n=None)
     assert set(rows) == {"truth", "surface", "sensor", "estimate"} and len(rows["truth"]) % 18 == 0
     text = bench.table(rows)

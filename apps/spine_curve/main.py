@@ -35,8 +35,8 @@ from lib.configs.back_depth import BackDepthConfig
 from lib.configs.spine_curve import SpineCurveConfig
 from lib.datastore import Refused, SafeDatastore
 from lib.guard import INFER_PARAMS, choose_device, clean_infer_params, install
-from monai_gamanet.bundle_runner import BUNDLES, ReloadingModel
-from monai_gamanet.uploads import MAX_PIXELS, UploadError, check_photo
+from monai_gamanet.inference.bundles import BUNDLES, ReloadingModel
+from monai_gamanet.io.uploads import MAX_PIXELS, UploadError, check_photo
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def _json_conf(conf: dict[str, str], key: str) -> dict:
 
 class SpineCurveApp(MONAILabelApp):
     def __init__(self, app_dir: str, studies: str, conf: dict[str, str]) -> None:
-        from monai_gamanet.depth_cache import load_depth_model
-        from monai_gamanet.pipeline import load_curve_model
+        from monai_gamanet.inference.curve import CurvePredictor
+        from monai_gamanet.inference.depth import DepthPredictor
 
         self.device = conf.get("device", "auto").lower()
         if self.device not in DEVICES:
@@ -69,12 +69,12 @@ class SpineCurveApp(MONAILabelApp):
         overrides = {"depth": _json_conf(conf, "depth_overrides"), "curve": _json_conf(conf, "curve_overrides")}
         self.models = SimpleNamespace(
             depth=ReloadingModel(
-                load_depth_model,
+                DepthPredictor.from_bundle,
                 Path(conf.get("depth_bundle", BUNDLES / "back_depth_estimation")).resolve(),
                 overrides["depth"],
             ),
             curve=ReloadingModel(
-                load_curve_model,
+                CurvePredictor.from_bundle,
                 Path(conf.get("curve_bundle", BUNDLES / "spine_curve_segmentation")).resolve(),
                 overrides["curve"],
             ),

@@ -2,7 +2,7 @@
 
 from monai_gamanet.data.datalist import SPLITS, list_photos, load_datalist, split_indices
 from monai_gamanet.data.dataset import prepare_dataset
-from monai_gamanet.data.geometry import band_to_curve, curve_to_band
+from monai_gamanet.data.geometry import curve_to_band
 
 __all__ = [
     "SPLITS",
@@ -10,6 +10,5 @@ __all__ = [
     "load_datalist",
     "prepare_dataset",
     "split_indices",
-    "band_to_curve",
     "curve_to_band",
 ]

@@ -79,10 +79,10 @@ def load_datalist(
 
 
 def list_photos(source: str | Path, split: str = "test") -> list[dict]:
-    """The photos to run inference on: every PNG/JPEG of a folder, or one split of a datalist.
+    """The photos to run inference on: every PNG/JPEG of a folder, one photo, or one split of a datalist.
 
     Args:
-        source: a folder of photos (top level, sorted by name) or a datalist JSON.
+        source: a folder of photos (top level, sorted by name), a photo file or a datalist JSON.
         split: the datalist split to take.
 
     Returns:
@@ -95,6 +95,8 @@ def list_photos(source: str | Path, split: str = "test") -> list[dict]:
     if path.is_dir():
         photos = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
         items = [{"image": str(p.resolve())} for p in photos]
+    elif path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES:
+        items = [{"image": str(path.resolve())}]
     elif path.is_file():
         items = [{"image": e["image"]} for e in load_datalist(path, splits=(split,))[split] if "image" in e]
     else:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["check_curve_points", "curve_to_band", "band_to_curve"]
+__all__ = ["check_curve_points", "curve_to_band"]
 
 
 def check_curve_points(points: np.ndarray | Sequence) -> np.ndarray:
@@ -53,34 +53,3 @@ def curve_to_band(points: np.ndarray | Sequence, spatial_size: Sequence[int], wi
     x = np.arange(size_x, dtype=np.float64)[:, None]
     band = (np.abs(x - centre[None, :]) * cos[None, :] <= half) & in_rows[None, :]
     return band.astype(np.uint8)
-
-
-def band_to_curve(mask: np.ndarray, n_points: int | None = None) -> np.ndarray:
-    """The ordered centre line of a band mask.
-
-    Args:
-        mask: (W, H) array (MONAI axis order) or (1, W, H); any value > 0 is band.
-        n_points: resample the line to this many points evenly spaced in y; ``None`` keeps one point per row.
-
-    Returns:
-        (N, 2) float array of (x, y), top (C7) first.
-
-    Raises:
-        ValueError: if the mask holds no band pixel.
-    """
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[0] == 1:
-        m = m[0]
-    if m.ndim != 2:
-        raise ValueError(f"a curve mask must be 2D (W, H) or (1, W, H); got shape {np.shape(mask)}.")
-    m = m > 0
-    weight = m.sum(axis=0)
-    rows = np.nonzero(weight)[0]
-    if len(rows) == 0:
-        raise ValueError("the curve mask is empty: no band pixel to trace a centre line from.")
-    x = (np.arange(m.shape[0])[:, None] * m).sum(axis=0)[rows] / weight[rows]
-    pts = np.stack([x, rows.astype(np.float64)], axis=1)
-    if n_points is not None and len(pts) > 1:
-        y_new = np.linspace(pts[0, 1], pts[-1, 1], n_points)
-        pts = np.stack([np.interp(y_new, pts[:, 1], pts[:, 0]), y_new], axis=1)
-    return pts

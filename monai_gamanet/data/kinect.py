@@ -1,6 +1,6 @@
 """Import Azure Kinect captures into a MONAI Label studies folder (the layout ``apps/spine_curve`` serves).
 
-    python -m monai_gamanet.data.kinect CAPTURES --studies STUDIES [--dry-run]
+    python -m monai_gamanet.cli.kinect CAPTURES --studies STUDIES [--dry-run]   (monai_gamanet.cli.kinect)
 
 ``CAPTURES`` holds, per capture ``NAME``, either in sub-folders::
 
@@ -14,7 +14,7 @@ label ``labels/final/NAME.png`` (0/1): depth never sits beside the photos, where
 study.
 
 Every capture is checked before anything is written: a readable RGB photo, a 16-bit depth map of the photo's size
-with valid pixels, a label of the photo's size (:mod:`monai_gamanet.uploads`), a plain name, no photo of that name
+with valid pixels, a label of the photo's size (:mod:`monai_gamanet.io.uploads`), a plain name, no photo of that name
 in the studies folder yet. A capture with a missing partner (photo without depth, depth without photo), a wrong
 size or a bad file is reported and skipped as a whole; the others are imported, each file written to a temporary
 name and renamed into place, labels before the photo, so a capture is never half there. Exit status 1 when any
@@ -23,18 +23,15 @@ capture was skipped.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
 from monai_gamanet.data.files import atomic_write
-from monai_gamanet.uploads import (
+from monai_gamanet.io.uploads import (
     PHOTO_SUFFIXES,
     UploadError,
     check_depth_map,
@@ -43,7 +40,7 @@ from monai_gamanet.uploads import (
     read_curve_label,
 )
 
-__all__ = ["Capture", "find_captures", "import_captures", "main"]
+__all__ = ["Capture", "find_captures", "import_captures"]
 
 logger = logging.getLogger("monai_gamanet.data.kinect")
 
@@ -142,8 +139,9 @@ def import_captures(captures_dir: str | Path, studies: str | Path, dry_run: bool
     ``curves=False`` leaves the curve labels out (photos to be labelled, e.g. a demo of correcting in Slicer).
     """
     studies = Path(studies)
-    studies.mkdir(parents=True, exist_ok=True)
-    captures = find_captures(captures_dir)
+    captures = find_captures(captures_dir)  # a missing captures folder: refused before anything is made
+    if not dry_run:
+        studies.mkdir(parents=True, exist_ok=True)
     if not curves:
         for capture in captures.values():
             capture.label = None
@@ -161,28 +159,3 @@ def import_captures(captures_dir: str | Path, studies: str | Path, dry_run: bool
         "skipped": {c.name: c.problems for c in captures.values() if c.problems},
         "dry_run": dry_run,
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.data.kinect", description=__doc__.split("\n")[0])
-    parser.add_argument("captures", type=Path, help="folder of Azure Kinect captures (see the module's doc)")
-    parser.add_argument("--studies", type=Path, required=True, help="the MONAI Label studies folder to fill")
-    parser.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
-    parser.add_argument("--no-curves", action="store_true", help="leave the curve labels out")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        report = import_captures(args.captures, args.studies, args.dry_run, curves=not args.no_curves)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    verb = "would import" if args.dry_run else "imported"
-    print(f"{verb} {len(report['imported'])} capture(s) ({len(report['with_curve_label'])} with a curve label)")
-    for name, problems in report["skipped"].items():
-        print(f"skipped {name}: {'; '.join(problems)}")
-    print(json.dumps(report, indent=1), file=sys.stderr)
-    return 1 if report["skipped"] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -31,11 +31,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from monai_gamanet.data.anatomy import LEVEL_T, LEVELS, build_spine, height_field, sample_parameters
 from monai_gamanet.data.datalist import split_indices
 from monai_gamanet.data.files import atomic_write
 from monai_gamanet.data.geometry import curve_to_band
-from monai_gamanet.data.render import render_depth, render_photo, surface_normals
+from monai_gamanet.data.phantom.anatomy import build_spine, height_field, sample_parameters
+from monai_gamanet.data.phantom.render import render_depth, render_photo, surface_normals
+from monai_gamanet.metrics.levels import LEVEL_T, LEVELS
 from monai_gamanet.metrics.morphology import measure_spine
 
 __all__ = ["PhantomSample", "generate_sample", "write_sample", "generate_dataset", "write_preview", "main"]
@@ -173,7 +174,7 @@ def _generate_and_write(args: tuple) -> tuple[dict, dict]:
 
 def write_preview(out_dir: str | Path, entries: Sequence[dict], path: str | Path | None = None, n: int = 6) -> Path:
     """Picture of the first ``n`` samples: photo | colour-mapped depth | curve overlay, three samples a row."""
-    from monai_gamanet.visualize import colorize_depth, overlay_curve, panel_grid
+    from monai_gamanet.io.pictures import colorize_depth, overlay_curve, panel_grid
 
     out = Path(out_dir)
     rows, captions = [], []

@@ -21,9 +21,9 @@ import torch
 from ignite.engine import Engine
 
 from monai_gamanet.handlers.report import EvaluationReport
+from monai_gamanet.metrics.centre_line import NoCurveFound
 from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.decoding import CURVE_DECODINGS, measure_curve_probability
-from monai_gamanet.metrics.morphology import NoCurveFound
 
 __all__ = ["CURVE_HEADERS", "MORPHOLOGY_METRICS", "CurveEvaluationReport", "curve_metric_handlers"]
 
@@ -89,7 +89,7 @@ class CurveEvaluationReport(EvaluationReport):
         self.rows: list[dict] = []
 
     def collect(self, engine: Engine) -> None:
-        from monai_gamanet.visualize import overlay_curve, overlay_morphology
+        from monai_gamanet.io.pictures import overlay_curve, overlay_morphology
 
         batch = engine.state.batch if isinstance(engine.state.batch, list) else [{}] * len(engine.state.output)
         for item, sample in zip(batch, engine.state.output, strict=True):  # the batch keeps the curve JSON's path
@@ -123,7 +123,7 @@ class CurveEvaluationReport(EvaluationReport):
                 self.pictures.append([overlay_morphology(photo, report, mask.T), overlay_curve(photo, truth)])
 
     def write(self, engine: Engine) -> None:
-        from monai_gamanet.visualize import panel_grid
+        from monai_gamanet.io.pictures import panel_grid
 
         if not self.rows:
             logger.warning("no image was evaluated; no report written")

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 
+from monai_gamanet.io.pictures import colorize_depth, panel_grid
 from monai_gamanet.metrics.depth import DEPTH_METRICS
 from monai_gamanet.utils import split_depth_label
-from monai_gamanet.visualize import colorize_depth, panel_grid
 
 __all__ = ["ALIGNED", "DepthEvaluationReport", "EvaluationReport", "depth_metric_handlers", "metrics_markdown"]
 
@@ -64,7 +64,7 @@ def depth_metric_handlers(
         names: metric names: the six of :data:`DEPTH_METRICS`, each also as ``"aligned_<name>"`` (scored after the
             per-image least-squares scale-and-shift fit); default all twelve.
         exclude: names left out (e.g. the key metric, given separately).
-        eps: see :func:`~monai_gamanet.metrics.compute_depth_metrics`.
+        eps: see :func:`~monai_gamanet.metrics.depth.compute_depth_metrics`.
         save_details: keep every image's value in ``engine.state.metric_details`` (for ``MetricsSaver``).
     """
     from monai.handlers import IgniteMetricHandler, from_engine

@@ -1,7 +1,7 @@
 """The spine's centre line read from the curve network's probability map, without a 0.5 threshold.
 
 The paper's curve stage is a segmentation: the usual read-out thresholds the band probability at 0.5 and measures
-the mask (:func:`~monai_gamanet.metrics.morphology.centre_line`). On the phantom a network trained with the paper's
+the mask (:func:`~monai_gamanet.metrics.centre_line.centre_line`). On the phantom a network trained with the paper's
 cross entropy stays calibrated to the thin band (about 2 % of the pixels) and its band probability often stays just
 under 0.5 (peak 0.44-0.58 per photo, measured): the mask is empty or broken and "no curve found" follows, although
 the probability shows where the spine runs. Nothing in MONAI reads a line out of a probability map, so this module
@@ -19,14 +19,15 @@ read this way gives the Cobb angle as well as the 0.5 mask on the photos both re
 line on every photo; weighting the whole window (background removed by the row's median) was worse (+0.34 ± 0.59).
 
 A photo whose probability nowhere reaches ``floor`` (no back, or a network that sees no spine) gives
-:class:`~monai_gamanet.metrics.morphology.NoCurveFound`; an uncertain band still gives its line.
+:class:`~monai_gamanet.metrics.centre_line.NoCurveFound`; an uncertain band still gives its line.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from monai_gamanet.metrics.morphology import NoCurveFound, SpineMorphology, centre_line, measure_spine
+from monai_gamanet.metrics.centre_line import NoCurveFound, centre_line
+from monai_gamanet.metrics.morphology import SpineMorphology, measure_spine
 
 __all__ = ["CURVE_DECODINGS", "probability_centre_line", "decode_centre_line", "measure_curve_probability"]
 
@@ -108,7 +109,7 @@ def probability_centre_line(
 
 def decode_centre_line(probability: np.ndarray, decoding: str = "probability") -> np.ndarray:
     """The centre line of a curve probability by ``decoding``: ``"probability"`` (:func:`probability_centre_line`)
-    or ``"mask"`` (the 0.5 mask's largest band, :func:`~monai_gamanet.metrics.morphology.centre_line`)."""
+    or ``"mask"`` (the 0.5 mask's largest band, :func:`~monai_gamanet.metrics.centre_line.centre_line`)."""
     if decoding not in CURVE_DECODINGS:
         raise ValueError(f"unknown curve decoding '{decoding}'; choose from {', '.join(CURVE_DECODINGS)}.")
     if decoding == "mask":

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monai_gamanet.metrics.centre_line import NoCurveFound, centre_line
+from monai_gamanet.metrics.levels import nearest_level, region
+
 __all__ = [
     "CobbCurve",
     "tangent_angles",
@@ -23,9 +26,7 @@ __all__ = [
     "severity_class",
     "SEVERITY_CLASSES",
     "STRUCTURAL_COBB_DEG",
-    "NoCurveFound",
     "SpineMorphology",
-    "centre_line",
     "smooth_centre_line",
     "measure_spine",
     "measure_curve_mask",
@@ -175,10 +176,6 @@ STRUCTURAL_COBB_DEG = 10.0  # the smallest Cobb angle that counts for the curve 
 VERTEBRA_INTERVALS = 17  # C7 to L5 (18 levels): one vertebra height is about the line's length over this
 
 
-class NoCurveFound(ValueError):
-    """The mask holds no spine curve (empty, or pixels that do not form a band from top to bottom)."""
-
-
 @dataclass
 class SpineMorphology:
     """What a spine specialist reads off a coronal spine line; every length in pixels of the input and millimetres.
@@ -236,52 +233,6 @@ def _spacing(spacing: tuple[float, float] | float) -> tuple[float, float]:
     return float(sx), float(sy)
 
 
-def centre_line(mask: np.ndarray, min_height: float = 0.25, max_width: float = 0.2) -> np.ndarray:
-    """The ordered centre line of a spine band mask: one point per row, C7 (top) first.
-
-    The band is the mask's largest 8-connected component; each of its rows gives the mean column of its pixels
-    (a centre line, not a contour). Anything that is not a band running down the back is refused.
-
-    Args:
-        mask: (W, H) array in MONAI's axis order, or (1, W, H); values > 0 are band.
-        min_height: the band must span at least this fraction of the image's height.
-        max_width: and be, on average, at most this fraction of the image's width wide per row.
-
-    Raises:
-        NoCurveFound: empty mask, or a component too short or too wide to be a spine band (blank or noise).
-    """
-    from scipy import ndimage  # only this function needs it
-
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[0] == 1:
-        m = m[0]
-    if m.ndim != 2:
-        raise ValueError(f"a curve mask must be 2D (W, H) or (1, W, H); got shape {np.shape(mask)}.")
-    m = np.nan_to_num(m.astype(np.float64)) > 0
-    if not m.any():
-        raise NoCurveFound("no curve found: the mask is empty.")
-    labels, n = ndimage.label(m, structure=np.ones((3, 3), dtype=bool))
-    sizes = np.bincount(labels.ravel())[1:]
-    band = labels == 1 + int(np.argmax(sizes))
-    per_row = band.sum(axis=0)
-    rows = np.nonzero(per_row)[0]
-    height = rows[-1] - rows[0] + 1
-    if height < min_height * m.shape[1]:
-        raise NoCurveFound(
-            f"no curve found: the largest band spans {height} of {m.shape[1]} rows (less than {min_height:.0%})."
-        )
-    if per_row[rows].mean() > max_width * m.shape[0]:
-        raise NoCurveFound(
-            f"no curve found: the largest component is {per_row[rows].mean():.0f} pixels wide on average, not a "
-            f"band (over {max_width:.0%} of the image's width)."
-        )
-    x = (np.arange(m.shape[0])[:, None] * band).sum(axis=0)[rows] / per_row[rows]
-    y = rows.astype(np.float64)
-    # rows a thin, steep band skips (none in a drawn band; possible in a predicted one): interpolate
-    every = np.arange(rows[0], rows[-1] + 1, dtype=np.float64)
-    return np.stack([np.interp(every, y, x), every], axis=1)
-
-
 def smooth_centre_line(
     points: np.ndarray, spacing: tuple[float, float] | float = 1.0, vertebrae: float = 1.0
 ) -> tuple[np.ndarray, float]:
@@ -313,13 +264,6 @@ def smooth_centre_line(
     return np.stack([x, rows], axis=1), float(sigma_mm)
 
 
-def _region(apex: str) -> str:
-    from monai_gamanet.data.anatomy import LEVELS
-
-    i = LEVELS.index(apex)
-    return "thoracic" if i <= LEVELS.index("T11") else "thoracolumbar" if i <= LEVELS.index("L1") else "lumbar"
-
-
 def measure_spine(
     points: np.ndarray | list,
     spacing: tuple[float, float] | float = 1.0,
@@ -340,8 +284,6 @@ def measure_spine(
         smoothing: Gaussian smoothing in vertebra heights (0: none).
         min_cobb: the smallest swing counted as a curve, degrees.
     """
-    from monai_gamanet.data.anatomy import nearest_level  # the phantom's levels (numpy only; imported here: cycle)
-
     sx, sy = _spacing(spacing)
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3 or pts[-1, 1] - pts[0, 1] < 2:
@@ -355,7 +297,7 @@ def measure_spine(
             {
                 "cobb_deg": round(c.cobb_deg, 2),
                 "convex": c.convex,
-                "region": _region(apex),
+                "region": region(apex),
                 "upper_end": nearest_level(t[c.upper_index]),
                 "apex": apex,
                 "lower_end": nearest_level(t[c.lower_index]),

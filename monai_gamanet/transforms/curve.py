@@ -16,7 +16,8 @@ from monai.config import KeysCollection
 from monai.transforms import MapTransform, Transform
 from monai.utils import convert_to_numpy, convert_to_tensor, ensure_tuple
 
-from monai_gamanet.data.geometry import band_to_curve, check_curve_points, curve_to_band
+from monai_gamanet.data.geometry import check_curve_points, curve_to_band
+from monai_gamanet.metrics.centre_line import centre_line
 
 __all__ = ["load_curve", "LoadCurved", "CurveToMask", "CurveToMaskd", "MaskToCurve", "MaskToCurved"]
 
@@ -81,7 +82,8 @@ class CurveToMask(Transform):
 
 
 class MaskToCurve(Transform):
-    """Band mask (1, W, H) or (W, H) -> ordered centre line (N, 2), see :func:`band_to_curve`.
+    """Band mask (1, W, H) or (W, H) -> ordered centre line (N, 2): the morphology's own
+    :func:`~monai_gamanet.metrics.centre_line.centre_line` (the largest band; refused if it is no spine band).
 
     Args:
         n_points: resample to this many points; ``None`` keeps one point per row.
@@ -91,7 +93,7 @@ class MaskToCurve(Transform):
         self.n_points = n_points
 
     def __call__(self, mask: np.ndarray | torch.Tensor) -> np.ndarray:
-        return band_to_curve(convert_to_numpy(mask), self.n_points)
+        return centre_line(convert_to_numpy(mask), n_points=self.n_points)
 
 
 class CurveToMaskd(MapTransform):

@@ -11,7 +11,7 @@ from monai.transforms import MapTransform
 from monai.utils import convert_to_numpy
 from PIL import Image
 
-from monai_gamanet.visualize import colorize_depth
+from monai_gamanet.io.pictures import colorize_depth
 
 __all__ = ["SaveDepthPreviewd", "SingleChannelMetad"]
 

@@ -66,7 +66,7 @@ def test_client_json_names_and_info_are_checked_before_anything_is_written() -> 
 
 
 def test_a_model_that_cannot_load_is_a_503_naming_the_cause(tmp_path: Path) -> None:
-    from monai_gamanet.bundle_runner import ModelLoadError
+    from monai_gamanet.inference.bundles import ModelLoadError
 
     infers = pytest.importorskip("lib.infers.spine_curve")
 

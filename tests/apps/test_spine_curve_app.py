@@ -24,7 +24,7 @@ import torch
 from monai.bundle import ConfigParser
 from PIL import Image
 
-from monai_gamanet import serve
+from monai_gamanet.cli import serve
 from monai_gamanet.networks import create_depth_network
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -485,7 +485,7 @@ def test_depth_ground_truth_as_a_label_tag_trains_back_depth(client, server, pha
 def test_serve_prepares_studies_and_models_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     """``make serve``'s preparation on a tiny budget: studies with depth tags, two briefly trained bundles, the
     command on 127.0.0.1; run again, nothing is trained or imported twice."""
-    from monai_gamanet import serve
+    from monai_gamanet.cli import serve
 
     monkeypatch.setattr(serve, "BUNDLES", tmp_path / "no_trained_bundles")  # as on a fresh checkout
     args = ["--out", str(tmp_path), "--photos", "10", "--epochs", "1", "--size", "48", "24", "--curve-epochs", "1"]

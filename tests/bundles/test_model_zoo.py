@@ -15,14 +15,15 @@ CHECK = ROOT.parent / "shared" / "tools" / "model-zoo-check" / "check"
 
 
 @pytest.mark.skipif(not CHECK.is_file(), reason="the model-zoo check tool is not beside this checkout")
-def test_the_depth_bundle_passes_the_model_zoo_checks() -> None:
+@pytest.mark.parametrize("bundle", ["back_depth_estimation", "spine_curve_segmentation"])
+def test_the_bundle_passes_the_model_zoo_checks(bundle: str) -> None:
     result = subprocess.run(
-        ["bash", str(CHECK), "bundles/back_depth_estimation", sys.executable],
+        ["bash", str(CHECK), f"bundles/{bundle}", sys.executable],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
     )
-    assert result.returncode == 0 and "back_depth_estimation PASSES" in result.stdout, result.stdout[-3000:]
+    assert result.returncode == 0 and f"{bundle} PASSES" in result.stdout, result.stdout[-3000:]
     for step in ("PASS verify_bundle", "PASS train", "PASS evaluate", "PASS inference"):
         assert step in result.stdout

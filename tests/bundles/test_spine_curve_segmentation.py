@@ -12,6 +12,7 @@ import pytest
 import torch
 from monai.bundle import ConfigParser, ckpt_export, verify_net_in_out
 from monai.transforms import Flipd
+from PIL import Image
 
 from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.morphology import measure_curve_mask
@@ -31,7 +32,7 @@ def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
 def test_rgb_input_trains_without_a_depth_model_and_evaluates(tmp_path: Path) -> None:
     result = _cli("--bundle_root", str(tmp_path), "--inputs", "rgb", "--epochs", "2", *TINY)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "val_dice" in result.stdout and "estimating the depth" not in result.stdout + result.stderr
+    assert "val_dice" in result.stdout and "photo(s) computed" not in result.stdout + result.stderr
     assert (tmp_path / "models" / "model.pt").is_file() and (tmp_path / "models" / "last.pt").is_file()
     assert not (tmp_path / "dataset" / "depth_cache").exists()
     overlay = str([TRAIN, str(CONFIGS / "evaluate.yaml")])
@@ -65,11 +66,13 @@ def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, random_depth_bundl
     first = _cli("--bundle_root", str(tmp_path), *args)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     log = first.stdout + first.stderr
-    assert "estimating the depth of 10 photos" in log and "val_dice" in log
+    assert "estimated depth: 1 photo(s) computed" in log and "val_dice" in log
     (cache,) = (tmp_path / "dataset" / "depth_cache").iterdir()
-    assert cache.name.startswith("estimated_") and len(list(cache.glob("*_depth.png"))) == 10
+    splits = json.loads((tmp_path / "dataset" / "datalist.json").read_text())
+    used = len(splits["training"]) + len(splits["validation"])  # the test photos wait for the evaluation
+    assert cache.name.startswith("estimated_") and len(list(cache.glob("*_depth.png"))) == used
     again = _cli("--bundle_root", str(tmp_path), *args, "--resume", "false")
-    assert again.returncode == 0 and "estimating the depth" not in again.stdout + again.stderr  # cached
+    assert again.returncode == 0 and "photo(s) computed" not in again.stdout + again.stderr  # all 10 cached
     state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
     first_conv = next(v for k, v in state.items() if v.ndim == 4)
     assert first_conv.shape[1] == 4  # R, G, B, D
@@ -83,6 +86,26 @@ def test_rgbd_caches_the_estimated_depth_once(tmp_path: Path, random_depth_bundl
     )  # fmt: skip
     exported = torch.jit.load(str(ts_path))
     assert exported(torch.rand(1, 4, 32, 64)).shape == (1, 2, 32, 64)
+    # the bundle's inference.yaml on the photos: the depth estimated in passing, a label, report and curve per photo
+    photos = sorted((tmp_path / "dataset" / "images").glob("*.png"))[:3]
+    folder = tmp_path / "to_infer"
+    folder.mkdir()
+    for photo in photos:
+        (folder / photo.name).write_bytes(photo.read_bytes())
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", str(CONFIGS / "inference.yaml")]
+    cmd += ["--bundle_root", str(tmp_path), "--input", str(folder), "--output_dir", str(tmp_path / "pred")]
+    cmd += ["--spatial_size", "[32, 64]", "--depth_bundle_root", str(random_depth_bundle)]
+    cmd += ["--depth_overrides", "{'spatial_size': [24, 48]}", "--logging_file", str(CONFIGS / "logging.conf")]
+    inferred = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert inferred.returncode == 0, inferred.stdout[-3000:] + inferred.stderr[-3000:]
+    for photo in photos:
+        label = np.asarray(Image.open(tmp_path / "pred" / f"{photo.stem}_curve.png"))
+        assert label.shape == np.asarray(Image.open(photo)).shape[:2] and set(np.unique(label)) <= {0, 1}
+        report = json.loads((tmp_path / "pred" / f"{photo.stem}_report.json").read_text())
+        assert report["image"] == str(folder / photo.name) and "curve_found" in report
+        assert (tmp_path / "pred" / f"{photo.stem}_curve.mrk.json").is_file() == report["curve_found"]
+    (depth_folder,) = (tmp_path / "pred" / "depth").iterdir()
+    assert len(list(depth_folder.glob("*_depth.png"))) == len(photos)
 
 
 def test_depth_only_from_ground_truth_is_explicit_and_one_channel(tmp_path: Path) -> None:

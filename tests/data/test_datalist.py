@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from monai_gamanet.data.datalist import load_datalist, split_indices
+from monai_gamanet.data.datalist import list_photos, load_datalist, split_indices
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,15 @@ def test_load_datalist_names_missing_files(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text(json.dumps({"foo": []}))
     with pytest.raises(ValueError, match="none of the lists"):
         load_datalist(tmp_path / "other.json")
+
+
+def test_photos_to_infer_from_a_folder_one_photo_or_a_datalist(phantom_dir: Path, datalist: dict) -> None:
+    folder = list_photos(phantom_dir / "images")
+    assert len(folder) == 10 and all(Path(item["image"]).is_absolute() for item in folder)
+    one = phantom_dir / datalist["test"][0]["image"]
+    assert list_photos(one) == [{"image": str(one.resolve())}]
+    assert [Path(i["image"]).name for i in list_photos(phantom_dir / "datalist.json")] == [
+        Path(e["image"]).name for e in datalist["test"]
+    ]
+    with pytest.raises(FileNotFoundError, match="no photo folder or datalist"):
+        list_photos(phantom_dir / "nothing_here")

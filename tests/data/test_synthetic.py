@@ -143,7 +143,7 @@ def test_light_comes_from_the_camera_side_and_above(curve_docs: list[dict]) -> N
     """A clinic lights the back from the camera's half-space and from above, never from behind or below."""
     import numpy as np
 
-    from monai_gamanet.data.render import LIGHT_AZIMUTH_DEG, LIGHT_OFF_AXIS_DEG, render_photo
+    from monai_gamanet.data.phantom.render import LIGHT_AZIMUTH_DEG, LIGHT_OFF_AXIS_DEG, render_photo
 
     photos = [d["generator"]["photo"] for d in curve_docs]
     assert all(LIGHT_AZIMUTH_DEG[0] <= p["light_azimuth_deg"] <= LIGHT_AZIMUTH_DEG[1] for p in photos)

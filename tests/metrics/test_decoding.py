@@ -7,8 +7,8 @@ import pytest
 from scipy import ndimage
 
 from monai_gamanet.data.synthetic import generate_sample
+from monai_gamanet.metrics.centre_line import NoCurveFound
 from monai_gamanet.metrics.decoding import decode_centre_line, measure_curve_probability, probability_centre_line
-from monai_gamanet.metrics.morphology import NoCurveFound
 
 
 def _uncertain_probability(index: int, peak: float = 0.45, seed: int = 3) -> tuple[np.ndarray, dict]:

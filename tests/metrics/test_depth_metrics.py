@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from monai_gamanet.metrics import DEPTH_METRICS, DepthMetric, compute_curve_metrics, compute_depth_metrics
+from monai_gamanet.metrics.curve import compute_curve_metrics
+from monai_gamanet.metrics.depth import DEPTH_METRICS, DepthMetric, compute_depth_metrics
 
 
 def test_hand_computed_case() -> None:

@@ -75,12 +75,8 @@ def test_bad_points() -> None:
 
 from monai_gamanet.data.geometry import curve_to_band  # noqa: E402
 from monai_gamanet.data.synthetic import generate_sample  # noqa: E402
-from monai_gamanet.metrics.morphology import (  # noqa: E402
-    NoCurveFound,
-    centre_line,
-    measure_curve_mask,
-    measure_spine,
-)
+from monai_gamanet.metrics.centre_line import NoCurveFound, centre_line  # noqa: E402
+from monai_gamanet.metrics.morphology import measure_curve_mask, measure_spine  # noqa: E402
 
 W, H = 240, 480
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monai_gamanet.data.anatomy import LEVELS
 from monai_gamanet.data.synthetic import generate_sample
+from monai_gamanet.metrics.levels import LEVELS
 from monai_gamanet.metrics.surface import rotation_summary, surface_rotation
 
 

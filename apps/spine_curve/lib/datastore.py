@@ -2,7 +2,7 @@
 
 MONAI Label 0.8.5 joins the image id, file suffix and label tag to the studies folder unchecked and stores whatever
 bytes arrive. :class:`SafeDatastore` refuses, before a byte is written (each a 4xx :class:`Refused` naming the
-problem): ids and tags that are not plain names (:func:`monai_gamanet.uploads.check_name`: no ``..``, slashes or
+problem): ids and tags that are not plain names (:func:`monai_gamanet.io.uploads.check_name`: no ``..``, slashes or
 absolute paths), photos that are not readable RGB PNG / JPEG under the pixel cap, an id already taken, labels for an
 unknown photo, curve labels that are not a one-slice integer mask of the photo's size with few classes (read from
 PNG, one-slice NIfTI or NRRD, or Slicer's ``.seg.nrrd``; the curve taken by segment name), and depth labels that are
@@ -41,8 +41,7 @@ from monailabel.interfaces.exception import ImageNotFoundException, LabelNotFoun
 from PIL import Image
 
 from monai_gamanet.data.files import atomic_copy, atomic_write
-from monai_gamanet.transforms.io import CONVERTED_MODES, photo_mode
-from monai_gamanet.uploads import (
+from monai_gamanet.io.uploads import (
     MAX_PIXELS,
     PHOTO_SUFFIXES,
     UploadError,
@@ -52,6 +51,7 @@ from monai_gamanet.uploads import (
     read_curve_label,
     suffix_of,
 )
+from monai_gamanet.transforms.io import CONVERTED_MODES, photo_mode
 
 logger = logging.getLogger(__name__)
 

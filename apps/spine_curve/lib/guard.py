@@ -48,7 +48,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lib.datastore import Refused, plain_info
 from lib.scoring.flip_uncertainty import KEY as SCORE_KEY
-from monai_gamanet.uploads import LABEL_SUFFIXES, PHOTO_SUFFIXES, UploadError, check_photo, suffix_of
+from monai_gamanet.io.uploads import LABEL_SUFFIXES, PHOTO_SUFFIXES, UploadError, check_photo, suffix_of
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 MONAI Label's ``BundleInferTask`` runs one network and loads weights non-strictly; these tasks use MONAI Label's
 ``BasicInferTask`` (its request handling, device choice, latencies and ``Writer``) but build each network from its
-bundle's own config with the weights loaded strictly (:class:`monai_gamanet.bundle_runner.ReloadingModel`), and run
+bundle's own config with the weights loaded strictly (:class:`monai_gamanet.inference.bundles.ReloadingModel`), and run
 the chain as MONAI Label's radiology vertebra pipeline does: the depth task is a sub-task run with ``skip_writer``
 (its data handed back in memory), the curve network runs on the photo and that depth, and one label is written.
 """
@@ -19,10 +19,9 @@ from monailabel.interfaces.tasks.infer_v2 import InferType
 from monailabel.tasks.infer.basic_infer import BasicInferTask
 from monailabel.transform.writer import Writer
 
-from monai_gamanet.bundle_runner import ModelLoadError, ReloadingModel
-from monai_gamanet.depth_cache import estimate_depth, write_depth_png
-from monai_gamanet.markups import write_markups
-from monai_gamanet.pipeline import curve_probability, describe_curve
+from monai_gamanet.inference.bundles import ModelLoadError, ReloadingModel
+from monai_gamanet.inference.chain import SpineChain, load_photo
+from monai_gamanet.io.markups import write_markups
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ class BackDepth(_ModelTask):
         )
 
     def run_inferer(self, data: dict[str, Any], convert_to_batch: bool = True, device: str = "cuda") -> dict:
-        depth = estimate_depth(self.loaded(device), data["image"])  # (W, H) at the photo's size
+        depth = self.loaded(device)(data["image"])  # (W, H) at the photo's size
         data["pred"] = depth.astype(np.float32)
         return data
 
@@ -124,20 +123,13 @@ class SpineCurve(_ModelTask):
     def run_inferer(self, data: dict[str, Any], convert_to_batch: bool = True, device: str = "cuda") -> dict:
         photo = Path(data["image"])
         _, depth_data = self.depth_task({"image": str(photo), "device": device, "skip_writer": True})
-        depth = depth_data["pred"]
-        with tempfile.TemporaryDirectory(prefix="spine_curve_") as tmp:
-            depth_png = Path(tmp) / "depth.png"  # the 16-bit format the curve network was trained on
-            write_depth_png(depth_png, depth)
-            curve_model = self.loaded(device)
-            probability = curve_probability(photo, depth_png, curve_model)
+        chain = SpineChain(self.depth_task.loaded(device), self.loaded(device))
         name = str(data.get("image_id") or photo.stem)
         spacing = float(data.get("spacing", 1.0))
-        report, flat, lifted, mask = describe_curve(
-            probability, depth, name, spacing, data.get("depth_range_mm"), curve_model["decoding"]
-        )
-        data["pred"] = mask  # (W, H) uint8: MONAI Label's writer restores the file's (H, W)
-        data["result"] = {"morphology": report}
-        data["markups"] = {"flat": flat, "surface": lifted}
+        result = chain(load_photo(photo), name, spacing, data.get("depth_range_mm"), depth=depth_data["pred"])
+        data["pred"] = result.label  # (W, H) uint8: MONAI Label's writer restores the file's (H, W)
+        data["result"] = {"morphology": result.report}
+        data["markups"] = {"flat": result.flat, "surface": result.surface}
         return data
 
     def writer(self, data: dict[str, Any], extension=None, dtype=None):

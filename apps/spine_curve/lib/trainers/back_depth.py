@@ -17,7 +17,7 @@ from PIL import Image
 
 from lib.datastore import DEPTH_TAG
 from lib.trainers.candidate import CandidateTrainer, split_entries
-from monai_gamanet.uploads import UploadError, check_depth_map
+from monai_gamanet.io.uploads import UploadError, check_depth_map
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +53,19 @@ class BackDepthTrainer(CandidateTrainer):
 
     def score(self, weights_root: Path, items: list[dict], device: str) -> float:
         """Mean delta < 1.25 over ``items``: relative depth at the photo's size against the normalised truth."""
-        from monai_gamanet.depth_cache import estimate_depth, load_depth_model
+        from monai_gamanet.inference.depth import DepthPredictor
         from monai_gamanet.metrics.depth import DEPTH_METRICS, depth_metrics_per_image
         from monai_gamanet.transforms import LoadBackSampled, NormalizeDepth
         from monai_gamanet.transforms.depth import valid_depth_mask
 
-        model = load_depth_model(weights_root, self.overrides, device)
+        model = DepthPredictor.from_bundle(weights_root, self.overrides, device)
         percentiles = self.overrides.get("depth_percentiles", (0.0, 100.0))
         load, normalize = LoadBackSampled(keys="depth"), NormalizeDepth(*percentiles)
         scores = []
         for item in items:
             raw = load({"depth": item["depth"]})["depth"].float()  # (1, W, H) millimetres
             target, mask = normalize(raw), valid_depth_mask(raw).float()
-            pred = torch.from_numpy(np.ascontiguousarray(estimate_depth(model, item["image"])))[None]
+            pred = torch.from_numpy(np.ascontiguousarray(model(item["image"])))[None]
             metrics = depth_metrics_per_image(pred[None], target[None], mask[None])[0]
             scores.append(float(metrics[DEPTH_METRICS.index("delta1")]))
         return float(np.mean(scores))

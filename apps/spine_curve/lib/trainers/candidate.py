@@ -33,8 +33,8 @@ from typing import Any
 
 from monailabel.interfaces.tasks.train import TrainTask
 
-from monai_gamanet.bundle_runner import ReloadingModel, run_bundle
 from monai_gamanet.data.files import atomic_copy, atomic_write
+from monai_gamanet.inference.bundles import ReloadingModel, run_bundle
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Labels are read in any format Slicer or a user leaves under ``labels/final/``: the app's 0/1 PNG, a one-slice
 ``.nii.gz`` / ``.nrrd`` or Slicer's ``.seg.nrrd``, binarised by segment name
-(:func:`monai_gamanet.uploads.read_curve_label`, the segment names kept in the label's info); unreadable labels are
+(:func:`monai_gamanet.io.uploads.read_curve_label`, the segment names kept in the label's info); unreadable labels are
 left out and named in the log. The estimated depth of every photo is cached once per depth model in the work folder.
 The rest (candidate outside ``models/``, validation, atomic swap only if better): :mod:`lib.trainers.candidate`.
 """
@@ -10,14 +10,13 @@ The rest (candidate outside ``models/``, validation, atomic swap only if better)
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from lib.trainers.candidate import CandidateTrainer, split_entries
-from monai_gamanet.uploads import UploadError, read_curve_label
+from monai_gamanet.io.uploads import UploadError, read_curve_label
 
 logger = logging.getLogger(__name__)
 
@@ -70,17 +69,16 @@ class SpineCurveTrainer(CandidateTrainer):
 
     def score(self, weights_root: Path, items: list[dict], device: str) -> float:
         """Mean Dice of the curve class at the photo's size over ``items``."""
-        from monai_gamanet.depth_cache import estimate_depth, write_depth_png
-        from monai_gamanet.pipeline import curve_probability, load_curve_model
+        from monai_gamanet.inference.chain import SpineChain, load_photo
+        from monai_gamanet.inference.curve import CurvePredictor
 
-        curve = load_curve_model(weights_root, self.overrides, device)
-        depth_model = self.models.depth.get(device)
+        chain = SpineChain(
+            self.models.depth.get(device), CurvePredictor.from_bundle(weights_root, self.overrides, device)
+        )
         scores = []
-        with tempfile.TemporaryDirectory(prefix="spine_curve_score_") as tmp:
-            for item in items:
-                depth_png = Path(tmp) / "depth.png"
-                write_depth_png(depth_png, estimate_depth(depth_model, item["image"]))
-                pred = curve_probability(item["image"], depth_png, curve) > 0.5  # (W, H)
-                truth = np.asarray(Image.open(item["label"])).T > 0
-                scores.append(dice(pred, truth))
+        for item in items:
+            photo = load_photo(item["image"])
+            pred = chain.curve.probability(photo, chain.depth_for_curve(photo)) > 0.5  # (W, H)
+            truth = np.asarray(Image.open(item["label"])).T > 0
+            scores.append(dice(pred, truth))
         return float(np.mean(scores))

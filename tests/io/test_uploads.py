@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 from PIL import Image
 
-from monai_gamanet.uploads import UploadError, check_depth_map, check_name, check_photo, read_curve_label
+from monai_gamanet.io.uploads import UploadError, check_depth_map, check_name, check_photo, read_curve_label
 
 H, W = 48, 24
 

@@ -1,6 +1,6 @@
 """Checks on what a user hands in (photos, curve labels, names) before anything is written or run.
 
-Used by the pipeline (:mod:`monai_gamanet.pipeline`) and the MONAI Label app (``apps/spine_curve``): a photo must be
+Used by the pipeline (:mod:`monai_gamanet.cli.pipeline`) and the MONAI Label app (``apps/spine_curve``): a photo must be
 a readable RGB image of sensible size; a curve label must be a one-slice integer mask of the photo's size with few
 classes, from which the spine curve is taken by segment name (3D Slicer's ``label_info`` or a ``.seg.nrrd``'s own
 segment names) or, with one non-zero class, that class; ids and tags must match an allow-list pattern. Each check

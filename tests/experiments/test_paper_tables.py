@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from monai_gamanet import paper_tables
-from monai_gamanet.demo import main as demo_main
+from experiments import paper_tables
+from experiments.paper_tables import main as tables_main
+from experiments.paper_tables import paired_differences, summarize, write_tables
+from monai_gamanet.cli.demo import main as demo_main
 from monai_gamanet.metrics.depth import DEPTH_METRICS
-from monai_gamanet.paper_tables import main as tables_main
-from monai_gamanet.paper_tables import paired_differences, summarize, write_tables
 
 
 def test_one_tiny_run_makes_table3(tmp_path: Path) -> None:

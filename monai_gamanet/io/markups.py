@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monai_gamanet.data.anatomy import LEVEL_T, LEVELS
 from monai_gamanet.data.files import atomic_write
+from monai_gamanet.metrics.levels import LEVEL_T, LEVELS
 
 __all__ = [
     "MARKUPS_SCHEMA_URL",

@@ -1,4 +1,4 @@
-"""The README's main job on the embedded synthetic data: ``python -m monai_gamanet.demo --out DIR``.
+"""The README's main job on the embedded synthetic data: ``python -m monai_gamanet.cli.demo --out DIR``.
 
 1. generates the synthetic phantom dataset and its preview picture;
 2. trains the back_depth_estimation bundle briefly on it (``monai.bundle run``, the same command a user runs);
@@ -7,7 +7,7 @@
 5. trains the spine_curve_segmentation bundle briefly on RGB + the depth the trained depth model estimates
    (computed once for every photo and cached);
 6. evaluates it on the test split (Table 4's metrics and the Cobb-angle figures);
-7. runs the whole pipeline on the held-out test photos (``monai_gamanet.pipeline``: depth, curve, report,
+7. runs the whole pipeline on the held-out test photos (``monai_gamanet.cli.pipeline``: depth, curve, report,
    overlay, Slicer curves), prints the report of one photo and how the brief models did on all of them (curves
    found, Cobb MAE and severity accuracy against the phantom's truth).
 
@@ -23,14 +23,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from monai_gamanet.bundle_runner import run_bundle
+from monai_gamanet.cli.pipeline import main as pipeline
 from monai_gamanet.data.datalist import load_datalist
 from monai_gamanet.data.synthetic import generate_dataset
-from monai_gamanet.pipeline import main as pipeline
+from monai_gamanet.inference.bundles import run_bundle
 
 __all__ = ["main"]
 
-logger = logging.getLogger("monai_gamanet.demo")
+logger = logging.getLogger("monai_gamanet.cli.demo")
 
 # Adam's step for the brief curve runs of the demo and of make serve: at the bundle's 1e-4 the U-Net needs about a
 # thousand steps to leave its first "foreground everywhere" phase (measured: the curve bundle's docs), more than a
@@ -44,7 +44,7 @@ def _bundle(configs: Sequence[str], bundle: str = "back_depth_estimation", **ove
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.cli.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="demo_output", help="folder for everything the demo writes")
     parser.add_argument("--n", type=int, default=200, help="phantom samples to generate")
     parser.add_argument("--seed", type=int, default=0, help="phantom seed")

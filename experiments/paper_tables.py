@@ -1,6 +1,6 @@
 """The paper's Tables 1-3 on the phantom, and the depth-target study: every run with the same data, seed and budget.
 
-    python -m monai_gamanet.paper_tables --out runs/paper_tables --epochs 15 --size 240 120 --samples 400 \\
+    python -m experiments.paper_tables --out runs/paper_tables --epochs 15 --size 240 120 --samples 400 \\
         --seeds 0 1 --jobs 2
 
 Each run is the back_depth_estimation bundle itself (``monai.bundle run`` with ``train.yaml`` then
@@ -10,7 +10,7 @@ time with one CPU thread each (``--threads``).
 On a GPU, the same runner trains several runs at once on the one GPU (one process each, bf16 autocast and the
 GAMA-Net family's channels-last weights being the bundle's defaults there)::
 
-    python -m monai_gamanet.paper_tables --out runs/gpu --size 480 240 --samples 2000 --seeds 0 1 2 \
+    python -m experiments.paper_tables --out runs/gpu --size 480 240 --samples 2000 --seeds 0 1 2 \
         --settings bundle --cache-on-device --jobs 9 --threads 1 --workers 16 --epochs 20
 
 ``--cache-on-device`` caches every preprocessed sample on the training device (the bundle's ``cache_device``;
@@ -66,9 +66,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monai_gamanet.bundle_runner import run_bundle
 from monai_gamanet.data.synthetic import generate_dataset, generate_sample
 from monai_gamanet.handlers.report import ALIGNED, ALIGNED_COLUMNS, header, metrics_markdown
+from monai_gamanet.inference.bundles import run_bundle
 from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
 
 __all__ = [
@@ -89,7 +89,7 @@ __all__ = [
     "validation_curve",
 ]
 
-logger = logging.getLogger("monai_gamanet.paper_tables")
+logger = logging.getLogger("experiments.paper_tables")
 
 BUNDLE = "back_depth_estimation"
 PERCENTILES = [1.0, 99.0]  # clipped 1st-99th percentiles (the recorded tables' target)
@@ -284,7 +284,7 @@ def generalisation_gap(root: Path, dataset: Path, overrides: dict, n: int = 60) 
     """
     from monai.bundle import ConfigParser
 
-    from monai_gamanet.bundle_runner import BUNDLES
+    from monai_gamanet.inference.bundles import BUNDLES
     from monai_gamanet.metrics.depth import compute_depth_metrics
 
     configs = BUNDLES / BUNDLE / "configs"
@@ -642,8 +642,8 @@ def fill_shared_cache(out: Path, dataset: Path, args: argparse.Namespace) -> Non
     """
     from monai.bundle import ConfigParser
 
-    from monai_gamanet.bundle_runner import BUNDLES
     from monai_gamanet.data.cache import SharedCacheDataset
+    from monai_gamanet.inference.bundles import BUNDLES
 
     parser = ConfigParser()
     parser.read_config(str(BUNDLES / BUNDLE / "configs" / "train.yaml"))
@@ -671,7 +671,7 @@ def seed_references(out: Path, dataset: Path, size: tuple[int, int]) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.paper_tables", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.paper_tables", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/paper_tables"))
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch", type=int, default=16)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monai_gamanet.data.anatomy import CurveSpec, build_spine, height_field, sample_parameters
+from monai_gamanet.data.phantom.anatomy import CurveSpec, build_spine, height_field, sample_parameters
 
 
 def _subject(cobb: float, convex: str = "right"):

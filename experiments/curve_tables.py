@@ -1,14 +1,14 @@
 """The paper's Table 4 on the phantom: the curve U-Net on estimated depth only, RGB only and RGBD, plus Cobb angles.
 
-    python -m monai_gamanet.curve_tables --out runs/table4 --depth-out runs/depth --seeds 0 1 \\
+    python -m experiments.curve_tables --out runs/table4 --depth-out runs/depth --seeds 0 1 \\
         --size 256 128 --epochs 60 --jobs 2
 
 Each seed is one phantom (``--samples`` photos, generated with that seed into ``--out/seed<S>/phantom``) and one
 depth model: ``--depth-bundle`` (one trained model for every seed, e.g. the reference depth model trained on a
-phantom of another seed, so it never saw these photos), or else GAMA-Net trained by :mod:`monai_gamanet.paper_tables`
+phantom of another seed, so it never saw these photos), or else GAMA-Net trained by :mod:`experiments.paper_tables`
 on that phantom, in ``--depth-out/seed<S>/gamanet`` (trained there first when missing, at ``--depth-size`` for
 ``--depth-epochs`` with ``--depth-settings``; a trained one is reused). Its estimate of every photo is cached once
-(:func:`monai_gamanet.depth_cache.cache_depth`, exactly as the curve bundle asks for it), then every run of
+(:func:`monai_gamanet.inference.depth_cache.cache_depth`, exactly as the curve bundle asks for it), then every run of
 :data:`RUNS` is the ``spine_curve_segmentation`` bundle itself (``train.yaml``, then ``train.yaml`` +
 ``evaluate.yaml``) in ``--out/seed<S>/<run>``, ``--jobs`` at a time with one CPU thread each. Runs continue from
 their ``last.pt`` when the command is given again or with more epochs.
@@ -36,13 +36,13 @@ import statistics
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from monai_gamanet import paper_tables as pt
+from experiments import paper_tables as pt
 from monai_gamanet.handlers.curve_report import CURVE_HEADERS, MORPHOLOGY_METRICS
 from monai_gamanet.metrics.curve import CURVE_METRICS
 
 __all__ = ["ROWS", "RUNS", "SETTINGS", "goals", "main", "paired_rows", "write_tables"]
 
-logger = logging.getLogger("monai_gamanet.curve_tables")
+logger = logging.getLogger("experiments.curve_tables")
 
 BUNDLE = "spine_curve_segmentation"
 # run name -> curve bundle overrides
@@ -269,7 +269,7 @@ def write_tables(out: Path, results: dict[int, dict[str, dict]], args: argparse.
 def prepare_seed(seed: int, args: argparse.Namespace) -> dict[str, object]:
     """The seed's phantom, its trained depth model and the cached depth: the overrides every curve run shares."""
     from monai_gamanet.data import prepare_dataset
-    from monai_gamanet.depth_cache import cache_depth
+    from monai_gamanet.inference.depth_cache import cache_depth
 
     dataset = pt.prepare_phantom(args.out / f"seed{seed}", seed, args.samples, args.workers)
     shared = {
@@ -308,7 +308,7 @@ def prepare_seed(seed: int, args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.curve_tables", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.curve_tables", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/table4"))
     parser.add_argument(
         "--depth-out", type=Path, default=Path("runs/depth"), help="paper_tables' --out of the depth runs"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monai_gamanet.markups import (
+from monai_gamanet.io.markups import (
     DEFAULT_DEPTH_RANGE_MM,
     MARKUPS_SCHEMA_URL,
     curve_markups,
@@ -80,8 +80,9 @@ def test_overlay_draws_the_measured_spine_and_says_when_there_is_none(tmp_path: 
     from PIL import Image
 
     from monai_gamanet.data.synthetic import generate_sample
-    from monai_gamanet.metrics.morphology import NoCurveFound, measure_curve_mask
-    from monai_gamanet.visualize import overlay_morphology
+    from monai_gamanet.io.pictures import overlay_morphology
+    from monai_gamanet.metrics.centre_line import NoCurveFound
+    from monai_gamanet.metrics.morphology import measure_curve_mask
 
     sample = generate_sample(3, seed=2)
     report = measure_curve_mask(sample.label.T, sample.curve["pixel_spacing_mm"]).to_dict()

@@ -8,28 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from monai.bundle import ConfigParser
-from monai.inferers import SimpleInferer
 from PIL import Image
 
-from monai_gamanet.depth_cache import load_depth_model
-from monai_gamanet.pipeline import main, run_photo
+from monai_gamanet.cli.pipeline import main, run_photo
+from monai_gamanet.inference.chain import SpineChain
+from monai_gamanet.inference.depth import DepthPredictor
+from tests.stand_ins import GroundTruthCurve, curve_predictor
 
-ROOT = Path(__file__).resolve().parents[1]
-CURVE_TRAIN = ROOT / "bundles" / "spine_curve_segmentation" / "configs" / "train.yaml"
 DEPTH_SMALL = {"spatial_size": [24, 48]}
-
-
-class GroundTruthCurve(torch.nn.Module):
-    """Stands in for a perfect curve U-Net: logits that select the photo's ground-truth band."""
-
-    def __init__(self, label: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("label", label.float())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        curve = 10.0 * self.label[None, None] - 5.0  # (1, 1, W, H)
-        return torch.cat([-curve, curve], dim=1).expand(x.shape[0], -1, -1, -1)
 
 
 @pytest.mark.parametrize("decoding", ["probability", "mask"])
@@ -39,21 +25,11 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
     entries = [e for split in datalist.values() for e in split]
     docs = [json.loads((phantom_dir / e["curve"]).read_text()) for e in entries]
     entry, doc = next((e, d) for e, d in zip(entries, docs, strict=True) if d["curve_type"] != "none")  # a curved back
-    parser = ConfigParser()
-    parser.read_config(str(CURVE_TRAIN))
-    parser.update({"bundle_root": str(tmp_path), "inputs": "rgbd"})
     label = torch.from_numpy(np.asarray(Image.open(phantom_dir / entry["label"])).T.copy())
-    curve_model = {
-        "network": GroundTruthCurve(label),
-        "preprocessing": parser.get_parsed_content("preprocessing"),
-        "inferer": SimpleInferer(),
-        "inputs": "rgbd",
-        "device": torch.device("cpu"),
-        "decoding": decoding,
-    }
-    depth_model = load_depth_model(random_depth_bundle, DEPTH_SMALL, "cpu")
+    curve = curve_predictor(GroundTruthCurve(label), tmp_path, "rgbd", decoding)
+    chain = SpineChain(DepthPredictor.from_bundle(random_depth_bundle, DEPTH_SMALL, "cpu"), curve)
     spacing = doc["pixel_spacing_mm"]
-    report = run_photo(phantom_dir / entry["image"], tmp_path, depth_model, curve_model, spacing, 90.0)
+    report = run_photo(phantom_dir / entry["image"], tmp_path, chain, spacing, 90.0)
     name = Path(entry["image"]).stem
     assert json.loads((tmp_path / f"{name}_report.json").read_text()) == report
     assert report["curve_found"] and report["curve_type"] == doc["curve_type"]
@@ -104,37 +80,3 @@ def test_cli_reports_bad_files_and_goes_on(
         main(
             [str(photo), "--out", str(out), "--depth-bundle", str(random_depth_bundle), "--curve-bundle", str(tmp_path)]
         )
-
-
-class PointwiseCurve(torch.nn.Module):
-    """A 1x1 convolution: commutes with every flip, so its flipped-back predictions agree exactly."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = torch.nn.Conv2d(channels, 2, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 20 * self.conv(x)
-
-
-def test_flip_uncertainty_is_zero_for_a_consistent_network_and_high_for_one_that_ignores_the_photo(
-    tmp_path: Path, phantom_dir: Path, datalist: dict
-) -> None:
-    from monai_gamanet.pipeline import FLIPS, curve_uncertainty, flip_probabilities
-
-    entry = datalist["test"][0]
-    parser = ConfigParser()
-    parser.read_config(str(CURVE_TRAIN))
-    parser.update({"bundle_root": str(tmp_path), "inputs": "rgb", "spatial_size": [64, 128]})
-    model = {"preprocessing": parser.get_parsed_content("preprocessing"), "inferer": SimpleInferer()}
-    model |= {"inputs": "rgb", "device": torch.device("cpu"), "decoding": "probability"}
-    photo = phantom_dir / entry["image"]
-    consistent = flip_probabilities(photo, None, {**model, "network": PointwiseCurve(3)})
-    assert consistent.shape == (len(FLIPS), 64, 128)
-    assert curve_uncertainty(consistent) == pytest.approx(0.0, abs=1e-5)
-    band = torch.zeros(64, 128)
-    band[20:24, :] = 1.0  # a straight band off the middle: mirrored, it lands elsewhere
-    blind = flip_probabilities(photo, None, {**model, "network": GroundTruthCurve(band)})
-    assert curve_uncertainty(blind) > 0.1  # two places, each seen by two of the four flips
-    assert curve_uncertainty(np.zeros((4, 64, 128))) == 0.0  # no curve anywhere: nothing to disagree on

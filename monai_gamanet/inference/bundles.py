@@ -1,5 +1,10 @@
-"""Run a bundle of this repository through MONAI's own entry point, ``python -m monai.bundle run``, in a new process,
-or load one of its trained networks in this one.
+"""Where the bundles and the Label app are; run a bundle through MONAI's own entry point, ``python -m monai.bundle
+run``, in a new process, or load one of its trained networks in this one.
+
+The bundles (``bundles/NAME``) and the MONAI Label app (``apps/spine_curve``) are found in, first to last:
+``$MONAI_GAMANET_HOME`` (a folder holding ``bundles/`` and ``apps/``: e.g. a copy to train in), the source
+checkout the package runs from (``pip install -e .``), and the copy ``pip install .`` puts under
+``<prefix>/share/monai-gamanet`` (:func:`home`).
 
 The demo and the paper-tables experiment both run the bundles exactly as a user would from the shell (a new
 process per command, so each run starts from a clean state and its memory is returned when it ends); this is
@@ -14,15 +19,54 @@ import os
 import shlex
 import subprocess
 import sys
+import sysconfig
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["BUNDLES", "ModelLoadError", "ReloadingModel", "bundle_command", "load_trained_network", "run_bundle"]
+__all__ = [
+    "APPS",
+    "BUNDLES",
+    "HOME_VARIABLE",
+    "ModelLoadError",
+    "ReloadingModel",
+    "bundle_command",
+    "home",
+    "load_trained_network",
+    "run_bundle",
+    "sibling_bundle",
+]
 
 logger = logging.getLogger(__name__)
 
-BUNDLES = Path(__file__).resolve().parents[1] / "bundles"
+HOME_VARIABLE = "MONAI_GAMANET_HOME"
+SHARE = Path("share") / "monai-gamanet"  # where setup.cfg's data_files put bundles/ and apps/ under the prefix
+
+
+def home() -> Path:
+    """The folder holding ``bundles/`` and ``apps/``: ``$MONAI_GAMANET_HOME``, else the source checkout, else the
+    installed copy (``<prefix>/share/monai-gamanet``); the checkout's path when none exists (errors then name it).
+
+    Raises:
+        FileNotFoundError: ``$MONAI_GAMANET_HOME`` is set but has no ``bundles/`` folder.
+    """
+    if os.environ.get(HOME_VARIABLE):
+        root = Path(os.environ[HOME_VARIABLE]).expanduser()
+        if not (root / "bundles").is_dir():
+            raise FileNotFoundError(f"${HOME_VARIABLE} is {root}, which has no bundles/ folder.")
+        return root
+    checkout = Path(__file__).resolve().parents[2]
+    candidates = [checkout, Path(sysconfig.get_path("data")) / SHARE, Path(sys.prefix) / SHARE]
+    return next((c for c in candidates if (c / "bundles").is_dir()), checkout)
+
+
+BUNDLES = home() / "bundles"
+APPS = home() / "apps"
+
+
+def sibling_bundle(bundle_root: str | Path, name: str) -> str:
+    """The bundle ``name`` beside ``bundle_root`` (e.g. the depth bundle a curve bundle reads), as an absolute path."""
+    return str(Path(bundle_root).resolve().parent / name)
 
 
 def bundle_command(bundle: str, configs: Sequence[str], overrides: Mapping[str, object]) -> list[str]:
@@ -126,10 +170,11 @@ class ReloadingModel:
     """A trained bundle's model for a server: loaded on first use per device, loaded again when its weights change.
 
     ``loader(bundle_root, overrides, device)`` builds the model (e.g.
-    :func:`monai_gamanet.depth_cache.load_depth_model`, :func:`monai_gamanet.pipeline.load_curve_model`: the bundle's
-    own config, weights loaded strictly). The weights
-    file's modification time and size are checked on every :meth:`get`: a model retrained and swapped in on disk
-    (``os.replace``) serves the next request without a restart, as MONAI Label's own infer tasks do.
+    :meth:`monai_gamanet.inference.depth.DepthPredictor.from_bundle`,
+    :meth:`monai_gamanet.inference.curve.CurvePredictor.from_bundle`: the bundle's own config, weights loaded
+    strictly). The weights file's modification time and size are checked on every :meth:`get`: a model retrained
+    and swapped in on disk (``os.replace``) serves the next request without a restart, as MONAI Label's own infer
+    tasks do.
 
     Weights that cannot be loaded (a file empty, garbage, a legacy pickle or another network's, swapped in by hand)
     never replace a model that loaded: the last good one keeps serving, with a warning logged once per file

@@ -1,6 +1,6 @@
 """``make serve``: a studies folder of synthetic back photos, trained models, and the MONAI Label server for Slicer.
 
-    python -m monai_gamanet.serve [--out serve_output] [--port 8000] [--photos 40]
+    python -m monai_gamanet.cli.serve [--out serve_output] [--port 8000] [--photos 40]
 
 1. Studies: when ``--out/studies`` holds no photo yet, generates the synthetic phantom (``--photos`` backs) and
    imports it as Azure Kinect captures would be (:mod:`monai_gamanet.data.kinect`): photos at the top, depth ground
@@ -33,17 +33,17 @@ import sys
 import time
 from pathlib import Path
 
-from monai_gamanet.bundle_runner import BUNDLES, run_bundle
+from monai_gamanet.cli.demo import BRIEF_CURVE_LEARNING_RATE
 from monai_gamanet.data.datalist import PHOTO_SUFFIXES
 from monai_gamanet.data.kinect import import_captures
 from monai_gamanet.data.synthetic import generate_dataset
-from monai_gamanet.demo import BRIEF_CURVE_LEARNING_RATE
+from monai_gamanet.inference.bundles import APPS, BUNDLES, run_bundle
 
 __all__ = ["copy_app", "free_port", "main", "prepare", "server_command", "start_server", "stop_server"]
 
-logger = logging.getLogger("monai_gamanet.serve")
+logger = logging.getLogger("monai_gamanet.cli.serve")
 
-APP = Path(__file__).resolve().parents[1] / "apps" / "spine_curve"
+APP = APPS / "spine_curve"
 
 
 def prepare(args: argparse.Namespace) -> dict[str, str]:
@@ -153,7 +153,7 @@ def stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.serve", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m monai_gamanet.cli.serve", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="serve_output", help="studies folder, phantom and briefly trained models")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (keep 127.0.0.1 or a VPN address)")
     parser.add_argument("--port", type=int, default=8000)

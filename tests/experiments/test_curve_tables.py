@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from monai_gamanet.curve_tables import goals, main, paired_rows, write_tables
+from experiments.curve_tables import goals, main, paired_rows, write_tables
 
 
 def test_tiny_table4_through_both_bundles(tmp_path: Path) -> None:
