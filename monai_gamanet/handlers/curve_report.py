@@ -1,20 +1,18 @@
 """The evaluation report of the spine-curve bundle: Table 4's mask metrics and the morphology a specialist reads.
 
-Table 4's five numbers come from MONAI's handlers (``MeanIoUHandler``, ``MeanDice``, ``ConfusionMatrix``) with
-``save_details``; :class:`CurveEvaluationReport` adds what MONAI has no handler for: every predicted mask measured
-by :func:`~monai_gamanet.metrics.decoding.measure_curve_probability` (the centre line read from the curve
-probability, or from the 0.5 mask, by the bundle's ``curve_decoding``) against the phantom's ground truth (its curve
-JSON, measured by the same functions from the true band): Cobb angle error and correlation, severity and curve-type
-agreement, "no curve found" counts; per-image rows named by photo (for paired comparisons between inputs); the
-tables; overlays.
+Every figure is a MONAI metric handler with ``save_details`` (:func:`curve_metric_handlers`): Table 4's five from
+MONAI's own (``MeanIoUHandler``, ``MeanDice``, ``ConfusionMatrix``), the morphology (Cobb MAE and r, severity and
+curve-type accuracy, "no curve found") from :class:`~monai_gamanet.metrics.spine.MorphologyMetric`, fed by the
+batch (the curve probability and the truth that :class:`~monai_gamanet.transforms.CurveTruthd` loads).
+:class:`CurveEvaluationReport` only writes files: the figures, per-image rows named by photo (for paired
+comparisons between inputs), the tables and overlays.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -24,8 +22,15 @@ from monai_gamanet.handlers.report import EvaluationReport
 from monai_gamanet.metrics.centre_line import NoCurveFound
 from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.decoding import CURVE_DECODINGS, measure_curve_probability
+from monai_gamanet.metrics.spine import MORPHOLOGY_METRICS, morphology_rows
 
-__all__ = ["CURVE_HEADERS", "MORPHOLOGY_METRICS", "CurveEvaluationReport", "curve_metric_handlers"]
+__all__ = [
+    "CURVE_HEADERS",
+    "MORPHOLOGY_METRICS",
+    "CurveEvaluationReport",
+    "curve_metric_handlers",
+    "curve_report_name",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,41 +46,65 @@ CURVE_HEADERS = {
     "curve_type_accuracy": "Curve type acc.",
     "no_curve_found": "No curve found",
 }
-MORPHOLOGY_METRICS = ("cobb_mae", "cobb_r", "severity_accuracy", "curve_type_accuracy", "no_curve_found")
 
 
-def curve_metric_handlers(save_details: bool = True) -> dict:
-    """Table 4's metrics as MONAI handlers on one-hot (B, 2, W, H) ``pred`` / ``label``, the curve channel scored."""
-    from monai.handlers import ConfusionMatrix, MeanDice, MeanIoUHandler, from_engine
+def curve_metric_handlers(
+    names: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    decoding: str = "probability",
+    save_details: bool = True,
+) -> dict:
+    """The curve figures as MONAI metric handlers, for an evaluator's key or additional metrics.
 
-    out = from_engine(["pred", "label"])
-    handlers = {
-        "iou": MeanIoUHandler(include_background=False, output_transform=out, save_details=save_details),
-        "dice": MeanDice(include_background=False, output_transform=out, save_details=save_details),
-    }
-    for name in ("accuracy", "sensitivity", "specificity"):
-        handlers[name] = ConfusionMatrix(
-            include_background=False, metric_name=name, output_transform=out, save_details=save_details
-        )
-    return {name: handlers[name] for name in CURVE_METRICS}
+    Table 4's five score the one-hot (B, 2, W, H) ``pred`` against ``label`` (the curve channel); the morphology
+    five read ``prob`` (the curve probability) and ``truth`` (:func:`~monai_gamanet.metrics.spine.curve_truth` rows)
+    from the engine's output, the centre line read by ``decoding``.
+
+    Args:
+        names: the figures (default all ten: :data:`CURVE_METRICS` then :data:`MORPHOLOGY_METRICS`).
+        exclude: names left out (e.g. the key metric, given separately).
+        decoding: how the morphology reads the centre line (the bundle's ``curve_decoding``).
+        save_details: keep every image's value in ``engine.state.metric_details`` (the report's rows).
+    """
+    from monai.handlers import ConfusionMatrix, IgniteMetricHandler, MeanDice, MeanIoUHandler, from_engine
+
+    from monai_gamanet.metrics.spine import MorphologyMetric
+
+    every = [*CURVE_METRICS, *MORPHOLOGY_METRICS]
+    unknown = [n for n in [*(names or []), *exclude] if n not in every]
+    if unknown:
+        raise ValueError(f"unknown curve metric(s) {unknown}; choose from {every}.")
+    out, morphology = from_engine(["pred", "label"]), from_engine(["prob", "truth"])
+    handlers = {}
+    for name in [n for n in (names or every) if n not in exclude]:
+        if name == "iou":
+            handlers[name] = MeanIoUHandler(include_background=False, output_transform=out, save_details=save_details)
+        elif name == "dice":
+            handlers[name] = MeanDice(include_background=False, output_transform=out, save_details=save_details)
+        elif name in CURVE_METRICS:
+            handlers[name] = ConfusionMatrix(
+                include_background=False, metric_name=name, output_transform=out, save_details=save_details
+            )
+        else:
+            metric = MorphologyMetric(name, decoding)
+            handlers[name] = IgniteMetricHandler(metric, output_transform=morphology, save_details=save_details)
+    return handlers
 
 
-def _pearson(a: list[float], b: list[float]) -> float:
-    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
+def curve_report_name(inputs: str, depth_source: str = "estimated") -> str:
+    """The report's row name: ``RGB``, or the inputs and where the depth came from (``RGBD, estimated depth``)."""
+    return inputs.upper() if inputs == "rgb" else f"{inputs.upper()}, {depth_source} depth"
 
 
 class CurveEvaluationReport(EvaluationReport):
-    """Write ``metrics.json``, ``metrics.md`` and ``samples.png`` to ``output_dir`` when an evaluation completes.
+    """Write ``metrics.json``, ``metrics.md`` and ``samples.png`` to ``output_dir`` when an evaluation completes,
+    from the evaluator's metric handlers (:func:`curve_metric_handlers`, ``save_details``).
 
     Args:
         output_dir: report folder.
         name: row name of the table (e.g. the inputs, "RGBD").
         n_pictures: photos drawn in ``samples.png`` (prediction measured, beside the ground truth).
-        decoding: how the centre line is read: ``"probability"`` (from the curve probability, the evaluator's
-            ``prob`` output, without a threshold) or ``"mask"`` (the 0.5 mask); see
-            :mod:`monai_gamanet.metrics.decoding`.
+        decoding: how the pictures' centre line is read (as the morphology metrics read it).
     """
 
     def __init__(self, output_dir: str, name: str = "RGBD", n_pictures: int = 4, decoding: str = "probability") -> None:
@@ -91,36 +120,27 @@ class CurveEvaluationReport(EvaluationReport):
     def collect(self, engine: Engine) -> None:
         from monai_gamanet.io.pictures import overlay_curve, overlay_morphology
 
-        batch = engine.state.batch if isinstance(engine.state.batch, list) else [{}] * len(engine.state.output)
-        for item, sample in zip(batch, engine.state.output, strict=True):  # the batch keeps the curve JSON's path
+        for sample in engine.state.output:
             image = sample["image"]
-            source = str(getattr(image, "meta", {}).get("filename_or_obj", f"image {len(self.rows)}"))
-            row: dict = {"image": source}
+            row = {"image": str(getattr(image, "meta", {}).get("filename_or_obj", f"image {len(self.rows)}"))}
             if hasattr(sample.get("label"), "meta"):  # the photo's label: the same name whatever the inputs
                 row["label"] = str(sample["label"].meta.get("filename_or_obj", ""))
-            mask = sample["pred"][1].detach().cpu().numpy()  # (W, H) curve channel of the one-hot prediction
-            prob = sample["prob"][1].detach().float().cpu().numpy() if "prob" in sample else mask
-            curve = item.get("curve")
-            doc = json.loads(Path(curve).read_text()) if isinstance(curve, str) and Path(curve).is_file() else None
-            spacing = 1.0
-            if doc is not None:
-                w0, h0 = doc["image_size"]["width"], doc["image_size"]["height"]
-                s = doc["pixel_spacing_mm"]
-                spacing = (s * w0 / mask.shape[0], s * h0 / mask.shape[1])  # millimetres per pixel at network size
-                row |= {"true_" + k: doc[k] for k in ("major_cobb_deg", "severity", "curve_type")}
-            try:
-                report = measure_curve_probability(prob, spacing, self.decoding).to_dict()
-                row |= {k: report[k] for k in ("major_cobb_deg", "severity", "curve_type", "description")}
-            except NoCurveFound as err:
-                report = {"curve_found": False}
-                row |= {"no_curve_found": str(err)}
             self.rows.append(row)
-            if len(self.pictures) < self.n_pictures:
+            if len(self.pictures) < self.n_pictures:  # drawn as the morphology metrics measure it
+                mask = sample["pred"][1].detach().cpu().numpy()  # (W, H) curve channel of the one-hot prediction
+                prob = sample["prob"][1].detach().float().cpu().numpy() if "prob" in sample else mask
+                truth = sample.get("truth")
+                spacing = tuple(float(s) for s in truth[3:]) if truth is not None else (1.0, 1.0)
+                spacing = spacing if all(np.isfinite(spacing)) else 1.0
+                try:
+                    report = measure_curve_probability(prob, spacing, self.decoding).to_dict()
+                except NoCurveFound:
+                    report = {"curve_found": False}
                 a = image.detach().float().cpu().numpy()
                 photo = a[:3].transpose(2, 1, 0) if a.shape[0] >= 3 else np.repeat(a[:1].transpose(2, 1, 0), 3, -1)
                 photo = (np.clip(photo, 0, 1) * 255).astype(np.uint8)
-                truth = sample["label"][1].detach().cpu().numpy().T
-                self.pictures.append([overlay_morphology(photo, report, mask.T), overlay_curve(photo, truth)])
+                label = sample["label"][1].detach().cpu().numpy().T
+                self.pictures.append([overlay_morphology(photo, report, mask.T), overlay_curve(photo, label)])
 
     def write(self, engine: Engine) -> None:
         from monai_gamanet.io.pictures import panel_grid
@@ -128,14 +148,18 @@ class CurveEvaluationReport(EvaluationReport):
         if not self.rows:
             logger.warning("no image was evaluated; no report written")
             return
-        metrics = {n: float(engine.state.metrics[n]) for n in CURVE_METRICS if n in engine.state.metrics}
+        names = [*CURVE_METRICS, *MORPHOLOGY_METRICS]
+        metrics = {n: float(engine.state.metrics[n]) for n in names if n in engine.state.metrics}
         details = engine.state.metric_details
-        for n in metrics:
-            values = torch.as_tensor(details[n]).reshape(-1).float().cpu().tolist() if n in details else []
+        for n in [n for n in CURVE_METRICS if n in details]:
+            values = torch.as_tensor(details[n]).reshape(-1).float().cpu().tolist()
             if len(values) == len(self.rows):
                 for row, v in zip(self.rows, values, strict=True):
                     row[n] = v
-        metrics |= self.morphology_metrics(self.rows)
+        morphology = next((details[n] for n in MORPHOLOGY_METRICS if n in details), None)
+        if morphology is not None and len(morphology) == len(self.rows):
+            for row, measured in zip(self.rows, morphology_rows(morphology), strict=True):
+                row |= measured
         self.output_dir.mkdir(parents=True, exist_ok=True)
         finite = {k: (v if v == v else None) for k, v in metrics.items()}  # NaN (e.g. r of one photo) -> null
         (self.output_dir / "metrics.json").write_text(
@@ -147,23 +171,6 @@ class CurveEvaluationReport(EvaluationReport):
             captions = ["prediction, measured | ground truth"] * len(self.pictures)
             panel_grid(self.pictures, captions).save(self.output_dir / "samples.png")
         logger.info("curve evaluation on %d test photos:\n%s", len(self.rows), table)
-
-    @staticmethod
-    def morphology_metrics(rows: list[dict]) -> dict[str, float]:
-        """Cobb MAE and r, severity and curve-type accuracy over the photos with a ground truth; a photo with no
-        curve found counts as wrong for the classes and is left out of the angle figures (and counted)."""
-        scored = [r for r in rows if "true_major_cobb_deg" in r]
-        found = [r for r in scored if "major_cobb_deg" in r]
-        if not scored:
-            return {"no_curve_found": float(sum("no_curve_found" in r for r in rows))}
-        errors = [abs(r["major_cobb_deg"] - r["true_major_cobb_deg"]) for r in found]
-        return {
-            "cobb_mae": float(np.mean(errors)) if errors else math.nan,
-            "cobb_r": _pearson([r["major_cobb_deg"] for r in found], [r["true_major_cobb_deg"] for r in found]),
-            "severity_accuracy": float(np.mean([r.get("severity") == r["true_severity"] for r in scored])),
-            "curve_type_accuracy": float(np.mean([r.get("curve_type") == r["true_curve_type"] for r in scored])),
-            "no_curve_found": float(len(scored) - len(found)),
-        }
 
 
 def curve_markdown(rows: dict[str, dict[str, float]]) -> str:

@@ -3,6 +3,7 @@
 from monai_gamanet.transforms.curve import (
     CurveToMask,
     CurveToMaskd,
+    CurveTruthd,
     LoadCurved,
     MaskToCurve,
     MaskToCurved,
@@ -20,6 +21,7 @@ __all__ = [
     "ConcatRGBDd",
     "CurveToMask",
     "CurveToMaskd",
+    "CurveTruthd",
     "EnsureRGB",
     "EnsureRGBd",
     "LoadBackSampled",

@@ -19,7 +19,7 @@ from monai.utils import convert_to_numpy, convert_to_tensor, ensure_tuple
 from monai_gamanet.data.geometry import check_curve_points, curve_to_band
 from monai_gamanet.metrics.centre_line import centre_line
 
-__all__ = ["load_curve", "LoadCurved", "CurveToMask", "CurveToMaskd", "MaskToCurve", "MaskToCurved"]
+__all__ = ["load_curve", "CurveTruthd", "LoadCurved", "CurveToMask", "CurveToMaskd", "MaskToCurve", "MaskToCurved"]
 
 
 def load_curve(path: str | os.PathLike) -> dict:
@@ -136,4 +136,32 @@ class MaskToCurved(MapTransform):
         d = dict(data)
         for key, out in self.key_iterator(d, self.output_keys):
             d[out] = self.converter(d[key])
+        return d
+
+
+class CurveTruthd(MapTransform):
+    """The photo's truth for the morphology metrics: ``output_key`` = :func:`~monai_gamanet.metrics.spine.
+    curve_truth` of the curve JSON under ``keys`` (major Cobb angle, severity, curve type, mm per pixel at the
+    ``image_key`` image's current size: place it after the resizing), all NaN when the sample has no curve JSON.
+
+    Raises:
+        ValueError: the curve file exists but is not a curve JSON of the data contract.
+    """
+
+    def __init__(
+        self, keys: KeysCollection = "curve", image_key: str = "image", output_key: str = "curve_truth"
+    ) -> None:
+        super().__init__(keys, allow_missing_keys=True)
+        self.image_key, self.output_key = image_key, output_key
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        from monai_gamanet.metrics.spine import curve_truth
+
+        d = dict(data)
+        size = tuple(int(s) for s in d[self.image_key].shape[1:3])
+        doc = None
+        for key in self.key_iterator(d):
+            if isinstance(d[key], str | os.PathLike) and Path(d[key]).is_file():
+                doc = load_curve(d[key])
+        d[self.output_key] = torch.from_numpy(curve_truth(doc, size))
         return d
