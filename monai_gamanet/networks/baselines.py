@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import mobilenet_v2
 
-from monai_gamanet.networks.blocks import DepthActivation, conv_bn_relu
+from monai_gamanet.networks.blocks import DEFAULT_OUTPUT_ACTIVATION, DepthActivation, conv_bn_relu
 from monai_gamanet.networks.encoders import build_encoder_stages
 
 __all__ = ["FDE", "FDSI"]
@@ -50,7 +50,7 @@ class FDE(nn.Module):
     SKIP_CHANNELS = (16, 24, 32, 64, 160, 320)
     DECODER = (384, 384, 192, 96, 96, 48)  # from the deepest skip up
 
-    def __init__(self, in_channels: int = 3, output_activation: str = "clamp") -> None:
+    def __init__(self, in_channels: int = 3, output_activation: str = DEFAULT_OUTPUT_ACTIVATION) -> None:
         super().__init__()
         self.activation = DepthActivation(output_activation)
         features = mobilenet_v2(weights=None).features
@@ -119,7 +119,9 @@ class FDSI(nn.Module):
     x2 steps between; the head (conv 64->64, ReLU, conv -> 1, output activation) runs at full resolution.
     """
 
-    def __init__(self, in_channels: int = 3, channels: int = 64, output_activation: str = "clamp") -> None:
+    def __init__(
+        self, in_channels: int = 3, channels: int = 64, output_activation: str = DEFAULT_OUTPUT_ACTIVATION
+    ) -> None:
         super().__init__()
         self.activation = DepthActivation(output_activation)
         self.encoder = build_encoder_stages("resnet18", in_channels).stages

@@ -10,6 +10,7 @@ from torch import nn
 __all__ = [
     "to_grid_cells",
     "from_grid_cells",
+    "DEFAULT_OUTPUT_ACTIVATION",
     "DepthActivation",
     "CellPosition",
     "PBHA",
@@ -47,6 +48,11 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3) -> n
     )
 
 
+# The one default of the depth networks' output activation, used by every network class and both bundle configs:
+# sigmoid measured best on a trained GAMA-Net (bundles/back_depth_estimation/docs/README.md, "target study").
+DEFAULT_OUTPUT_ACTIVATION = "sigmoid"
+
+
 class DepthActivation(nn.Module):
     """The output activation of a depth network, chosen by name as MONAI's networks choose theirs.
 
@@ -60,7 +66,7 @@ class DepthActivation(nn.Module):
 
     KINDS = ("none", "sigmoid", "clamp")
 
-    def __init__(self, kind: str = "clamp") -> None:
+    def __init__(self, kind: str = DEFAULT_OUTPUT_ACTIVATION) -> None:
         super().__init__()
         if kind not in self.KINDS:
             raise ValueError(f"unknown output activation '{kind}'; choose from {', '.join(self.KINDS)}.")

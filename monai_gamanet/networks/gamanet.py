@@ -31,7 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from monai_gamanet.networks.blocks import AMFF, PBHA, AddFusion, ConcatFusion, DepthActivation, to_grid_cells
+from monai_gamanet.networks.blocks import (
+    AMFF,
+    DEFAULT_OUTPUT_ACTIVATION,
+    PBHA,
+    AddFusion,
+    ConcatFusion,
+    DepthActivation,
+    to_grid_cells,
+)
 from monai_gamanet.networks.encoders import build_encoder_stages
 
 __all__ = ["GAMANet"]
@@ -70,8 +78,9 @@ class GAMANet(nn.Module):
         heads: attention heads of PBHA at stages 1, 2, 3.
         kv_tokens: the pooled key/value raster per cell of PBHA (see :class:`~monai_gamanet.networks.blocks.PBHA`),
             the same at every stage and input size: 64 tokens per cell by default.
-        output_activation: ``"clamp"`` (raw in training, clamped to [0, 1] in eval mode), ``"none"`` or
-            ``"sigmoid"`` (see :class:`~monai_gamanet.networks.blocks.DepthActivation`).
+        output_activation: ``"sigmoid"`` (the default, ``DEFAULT_OUTPUT_ACTIVATION``), ``"clamp"`` (raw in
+            training, clamped to [0, 1] in eval mode) or ``"none"`` (see
+            :class:`~monai_gamanet.networks.blocks.DepthActivation`).
         channels_last: keep weights and activations channels-last (NHWC), which PBHA's token view reads without a
             copy (``benchmarks/depth_networks.py`` measures both layouts). Inputs of any memory format are
             accepted.
@@ -89,7 +98,7 @@ class GAMANet(nn.Module):
         use_amff: bool = True,
         heads: tuple[int, int, int] = (2, 2, 4),
         kv_tokens: tuple[int, int] = (8, 8),
-        output_activation: str = "clamp",
+        output_activation: str = DEFAULT_OUTPUT_ACTIVATION,
         channels_last: bool = True,
     ) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ from monai.networks.nets import BasicUNet
 from torch import nn
 
 from monai_gamanet.networks.baselines import FDE, FDSI
-from monai_gamanet.networks.blocks import DepthActivation
+from monai_gamanet.networks.blocks import DEFAULT_OUTPUT_ACTIVATION, DepthActivation
 from monai_gamanet.networks.gamanet import GAMANet
 
 __all__ = ["register_depth_network", "create_depth_network", "list_depth_networks", "DepthUNet"]
@@ -53,7 +53,7 @@ class DepthUNet(nn.Module):
         self,
         in_channels: int = 3,
         features: tuple[int, ...] = (32, 32, 64, 128, 256, 32),
-        output_activation: str = "clamp",
+        output_activation: str = DEFAULT_OUTPUT_ACTIVATION,
     ) -> None:
         super().__init__()
         self.unet = BasicUNet(spatial_dims=2, in_channels=in_channels, out_channels=1, features=features)
