@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # experiments/, beside benchmarks/
 
 from experiments import paper_tables as pt  # noqa: E402
+from experiments.tables import machine_name  # noqa: E402
 from monai_gamanet.inference.bundles import run_bundle  # noqa: E402
 
 BUNDLE = "spine_curve_segmentation"
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> str:
         results = dict(zip(args.runs, pool.map(one, args.runs), strict=True))
     text = (
         f"Curve U-Net, {args.epochs} epochs at {args.size[0]} x {args.size[1]}, phantom of {args.samples} photos "
-        f"(seed {args.seed}, 8:1:1), best-validation-Dice model, {pt.machine_name()}.\n\n" + summary(results) + "\n"
+        f"(seed {args.seed}, 8:1:1), best-validation-Dice model, {machine_name()}.\n\n" + summary(results) + "\n"
     )
     (args.out / "decoding.md").write_text(text)
     print(text)

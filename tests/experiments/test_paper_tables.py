@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-import pytest
-
 from experiments import paper_tables
 from experiments.paper_tables import main as tables_main
-from experiments.paper_tables import paired_differences, summarize, write_tables
-from monai_gamanet.cli.demo import main as demo_main
+from experiments.spec import DepthRunSpec
 from monai_gamanet.metrics.depth import DEPTH_METRICS
 
 
@@ -51,45 +47,6 @@ def test_one_tiny_run_makes_table3(tmp_path: Path) -> None:
     assert (tmp_path / "seed0" / "fde" / "log.txt").read_text() == log
 
 
-def _run(abs_rel: float, delta1: float, per_image: list[float]) -> dict:
-    metrics = {"abs_rel": abs_rel, "rmse": abs_rel / 4, "sq_rel": abs_rel / 10, "delta1": delta1}
-    metrics |= {"delta2": 0.9, "delta3": 0.95}
-    rows = [{"image": f"/data/case_{i}.png", "delta1": d, "abs_rel": abs_rel} for i, d in enumerate(per_image)]
-    return {"metrics": metrics, "metrics_aligned": {"aligned_delta1": delta1 + 0.1}, "per_image": rows}
-
-
-def test_several_seeds_give_mean_spread_winners_and_paired_differences(tmp_path: Path) -> None:
-    results = {
-        0: {"baseline+pbha": _run(0.20, 0.70, [0.6, 0.8]), "gamanet": _run(0.24, 0.74, [0.7, 0.78])},
-        1: {"baseline+pbha": _run(0.30, 0.60, [0.5, 0.7]), "gamanet": _run(0.18, 0.78, [0.8, 0.76])},
-    }
-    per_seed = {s: {n: r["metrics"] for n, r in runs.items()} for s, runs in results.items()}
-    mean, sd = summarize(per_seed)
-    assert mean["gamanet"]["abs_rel"] == pytest.approx(0.21) and mean["baseline+pbha"]["delta1"] == pytest.approx(0.65)
-    assert sd["gamanet"]["abs_rel"] == pytest.approx(0.0424264, abs=1e-6) and set(sd["gamanet"]) == set(DEPTH_METRICS)
-    diff = paired_differences(
-        [{Path(r["image"]).name: r for r in results[s]["gamanet"]["per_image"]} for s in (0, 1)],
-        [{Path(r["image"]).name: r for r in results[s]["baseline+pbha"]["per_image"]} for s in (0, 1)],
-    )
-    assert diff["delta1"][0] == pytest.approx((0.1 - 0.02 + 0.3 + 0.06) / 4) and diff["delta1"][2] == 4
-    args = argparse.Namespace(epochs=3, batch=16, size=(240, 120), samples=200, seeds=[0, 1], runs=[], out=tmp_path)
-    curves = {"gamanet": [[0.5, 0.6, 0.7, 0.71, 0.72, 0.72], [0.4, 0.5]]}
-    text = write_tables(tmp_path, results, args, curves=curves, minutes=1.0)
-    assert "Table 2" not in text and "Table 3" not in text  # GAMA-Net alone compares with nothing there
-    assert "averaged over the 2 seeds" in text and "Standard deviation over seeds 0, 1:" in text
-    assert "Best per column: Abs Rel: GAMA-Net (with all modules), " in text
-    assert "δ<1.25³: Baseline + PBHA module" in text  # a tie goes to the first row
-    assert "| Baseline + PBHA module | 4 | +0.1100 ± " in text  # the paired δ<1.25 difference
-    assert "| gamanet | +0.0150 | 0.7200 |" in text  # plateau: mean of the last third minus the middle third
-    saved = json.loads((tmp_path / "tables.json").read_text())
-    assert saved["per_seed"]["1"]["gamanet"]["abs_rel"] == 0.18 and saved["sd"]["gamanet"]["delta2"] == 0.0
-
-
-def test_demo_phantom_step(tmp_path: Path) -> None:
-    demo_main(["--out", str(tmp_path), "--n", "3", "--skip-training", "--workers", "1"])
-    assert (tmp_path / "phantom" / "preview.png").is_file() and (tmp_path / "phantom" / "datalist.json").is_file()
-
-
 def test_device_runner_options_reach_the_bundle(tmp_path: Path) -> None:
     """The GPU runner's options, on the CPU: samples cached on the training device, the bundle's own defaults."""
     args = ["--out", str(tmp_path), "--runs", "baseline", "gamanet", "--epochs", "1", "--samples", "10"]
@@ -115,17 +72,46 @@ def test_time_budget_extends_every_run_by_the_epochs_that_fit(tmp_path: Path, mo
     """--minutes: each stage's measured cost per epoch plans the next, until no whole epoch fits."""
     clock, stages = [0.0], []
 
-    def fake_run_tables(args: argparse.Namespace, datasets: dict) -> str:  # one minute per added epoch
-        clock[0] += 60.0 * (args.epochs - (stages[-1] if stages else 0))
-        stages.append(args.epochs)
+    def fake_run_tables(spec: DepthRunSpec, datasets: dict) -> str:  # one minute per added epoch
+        clock[0] += 60.0 * (spec.epochs - (stages[-1] if stages else 0))
+        stages.append(spec.epochs)
         for suffix in ("md", "json"):
-            (args.out / f"{args.name}.{suffix}").write_text(f"epochs {args.epochs}")
-        return f"epochs {args.epochs}"
+            (spec.out / f"{spec.name}.{suffix}").write_text(f"epochs {spec.epochs}")
+        return f"epochs {spec.epochs}"
 
     monkeypatch.setattr(paper_tables, "run_tables", fake_run_tables)
     monkeypatch.setattr(paper_tables.time, "monotonic", lambda: clock[0])
-    args = argparse.Namespace(out=tmp_path, name="t", epochs=2, minutes=10.0)
-    assert paper_tables.run_in_stages(args, {}) == "epochs 9"
+    spec = DepthRunSpec(out=tmp_path, name="t", epochs=2, minutes=10.0, runs=())
+    assert paper_tables.run_in_stages(spec, {}) == "epochs 9"
     # 2 min spent, 8 left: 0.85 x 8 -> 6 more epochs; 2 left -> 1 more; 1 left -> 0.85 of an epoch: stop
     assert stages == [2, 8, 9] and clock[0] == 540.0
     assert [(tmp_path / f"t_e{e}.md").read_text() for e in stages] == [f"epochs {e}" for e in stages]
+    assert spec.epochs == 2  # each stage is a new spec; the caller's is left as it was
+
+
+def test_run_all_leaves_a_failed_run_out(tmp_path: Path) -> None:
+    """Every (seed, run) pair trained, seed-major; a run that raises RuntimeError is left out, not the others."""
+    spec = DepthRunSpec(out=tmp_path, seeds=(1, 0), runs=("fde", "gamanet"), jobs=2)
+    asked = []
+
+    def train(seed: int, name: str) -> dict:
+        asked.append((seed, name))
+        if (seed, name) == (0, "fde"):
+            raise RuntimeError("out of memory")
+        return {"seed": seed, "name": name}
+
+    results = paper_tables.run_all(spec, train)
+    assert sorted(asked) == sorted(spec.todo()) and list(results) == [1, 0]
+    assert results == {
+        1: {"fde": {"seed": 1, "name": "fde"}, "gamanet": {"seed": 1, "name": "gamanet"}},
+        0: {"gamanet": {"seed": 0, "name": "gamanet"}},
+    }
+
+
+def test_saved_results_leave_out_runs_without_metrics(tmp_path: Path) -> None:
+    spec = DepthRunSpec(out=tmp_path, seeds=(0, 1), runs=("fde", "gamanet"))
+    for seed, name in [(0, "fde"), (1, "gamanet")]:
+        (spec.seed_dir(seed) / name / "eval").mkdir(parents=True)
+        (spec.seed_dir(seed) / name / "eval" / "metrics.json").write_text(json.dumps({"run": f"{name}{seed}"}))
+    assert paper_tables.saved_results(spec) == {0: {"fde": {"run": "fde0"}}, 1: {"gamanet": {"run": "gamanet1"}}}
+    assert paper_tables.validation_curves(spec) == {"fde": [[], []], "gamanet": [[], []]}  # no logs: no curves
