@@ -22,6 +22,15 @@ def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-sample phantom at 192 x 96 (photos 96 wide), seed 3, no preview: cases 0 and 1 hold a C curve, 2 and 3
+    a straight back. For the inference tests, which run at small working sizes."""
+    out = tmp_path_factory.mktemp("small_phantom")
+    generate_dataset(out, 4, seed=3, height=192, width=96, workers=1, preview=False)
+    return out
+
+
+@pytest.fixture(scope="session")
 def datalist(phantom_dir: Path) -> dict:
     return json.loads((phantom_dir / "datalist.json").read_text())
 

@@ -1,25 +1,24 @@
 """The trained curve bundle as a predictor: a photo and its estimated depth (an array) -> the curve probability.
 
 Built from the ``spine_curve_segmentation`` bundle's ``inference.yaml`` (network, preprocessing, inferer, inputs
-and the centre-line decoding; nothing copied), the weights loaded strictly. The depth goes in as the array the
-depth predictor returns, never through a file: it is brought to the 16-bit steps of the cached depth PNGs the
-network trained on (:func:`depth_channel`), so that the two paths give the same input.
+and the centre-line decoding; nothing copied), the weights loaded strictly
+(:class:`monai_gamanet.inference.predictor.BundlePredictor`). The depth goes in as the array the depth predictor
+returns, never through a file: it is brought to the 16-bit steps of the cached depth PNGs the network trained on
+(:func:`depth_channel`), so that the two paths give the same input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from monai.data import MetaTensor
 from monai.transforms import Resize
 
-from monai_gamanet.inference.bundles import load_trained_network
 from monai_gamanet.inference.depth import Photo, as_photo_item, photo_size
 from monai_gamanet.inference.depth_cache import DEPTH_KEY, depth_steps
+from monai_gamanet.inference.predictor import BundlePredictor
 
 __all__ = [
     "CURVE_INPUTS",
@@ -76,43 +75,24 @@ def curve_uncertainty(probabilities: np.ndarray, near: int = 3) -> float:
 
 
 @dataclass(frozen=True)
-class CurvePredictor:
+class CurvePredictor(BundlePredictor):
     """The curve U-Net with its bundle's preprocessing and inferer (eval mode, on ``device``), the inputs it was
-    trained on and the centre-line decoding its reports use."""
+    trained on and the centre-line decoding its reports use.
 
-    network: torch.nn.Module
-    preprocessing: Callable[[dict], dict]
-    inferer: Callable
-    device: torch.device
-    weights: Path
+    ``CurvePredictor.from_bundle(bundle_root, overrides, device)`` loads the trained bundle (default: the shipped
+    ``spine_curve_segmentation``; ``overrides`` e.g. ``inputs``, ``spatial_size``; see
+    :meth:`~monai_gamanet.inference.predictor.BundlePredictor.from_bundle`).
+    """
+
+    BUNDLE = CURVE_BUNDLE
+    WHAT = "curve"
+
     inputs: str
     decoding: str
 
     @classmethod
-    def from_bundle(
-        cls,
-        bundle_root: str | Path | None = None,
-        overrides: Mapping[str, object] | None = None,
-        device: str | torch.device | None = None,
-    ) -> CurvePredictor:
-        """The trained bundle at ``bundle_root`` (default: the shipped ``spine_curve_segmentation``), with the
-        ``inference.yaml`` settings it was trained with (``overrides``: e.g. ``inputs``, ``spatial_size``).
-
-        Raises:
-            FileNotFoundError: no ``models/model.pt`` in the bundle.
-        """
-        parser, network, weights = load_trained_network(
-            CURVE_BUNDLE, "inference.yaml", "curve", bundle_root, overrides, device
-        )
-        return cls(
-            network=network,
-            preprocessing=parser.get_parsed_content("preprocessing"),
-            inferer=parser.get_parsed_content("inferer"),
-            device=parser.get_parsed_content("device"),
-            weights=weights,
-            inputs=parser.get_parsed_content("inputs"),
-            decoding=parser.get_parsed_content("curve_decoding"),
-        )
+    def _settings(cls, parser) -> dict:
+        return {"inputs": parser.get_parsed_content("inputs"), "decoding": parser.get_parsed_content("curve_decoding")}
 
     @property
     def needs_depth(self) -> bool:
@@ -130,8 +110,7 @@ class CurvePredictor:
         """The probability of the curve class (W, H) at the photo's own size; ``depth`` (W, H) in [0, 1] is the
         photo's estimated relative depth (unused when the model takes RGB only)."""
         image = self._image(photo, depth)
-        with torch.inference_mode():
-            logits = self.inferer(image[None].to(self.device), self.network)[0].float()
+        logits = self._infer(image[None])[0]
         probability = torch.softmax(logits, 0)[1:].cpu()
         return np.asarray(Resize(photo_size(image), mode="bilinear")(probability)[0])
 
@@ -140,8 +119,7 @@ class CurvePredictor:
         each flipped back: where the network is sure, the four agree (it was trained with both flips)."""
         image = self._image(photo, depth).as_tensor()
         batch = torch.stack([image.flip(f) if f else image for f in FLIPS])
-        with torch.inference_mode():
-            logits = self.inferer(batch.to(self.device), self.network).float()
+        logits = self._infer(batch)
         probability = torch.softmax(logits, 1)[:, 1].cpu()  # (n, W, H)
         return np.stack(
             [p.flip([d - 1 for d in f]).numpy() if f else p.numpy() for p, f in zip(probability, FLIPS, strict=True)]

@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from monai_gamanet.metrics.curve import compute_curve_metrics
 from monai_gamanet.metrics.depth import DEPTH_METRICS, DepthMetric, compute_depth_metrics
 
 
@@ -84,14 +83,3 @@ def test_errors() -> None:
         compute_depth_metrics(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 3))
     with pytest.raises(ValueError, match="align"):
         compute_depth_metrics(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), align="median")
-
-
-def test_curve_metrics_hand_case() -> None:
-    target = torch.zeros(1, 1, 10, 10)
-    target[..., 2:6, 4] = 1  # 4 curve pixels
-    pred = torch.zeros_like(target)
-    pred[..., 3:7, 4] = 1  # 3 hits, 1 false positive, 1 miss
-    m = compute_curve_metrics(pred, target)
-    assert m["iou"] == pytest.approx(3 / 5) and m["dice"] == pytest.approx(6 / 8)
-    assert m["accuracy"] == pytest.approx(98 / 100) and m["sensitivity"] == pytest.approx(3 / 4)
-    assert m["specificity"] == pytest.approx(95 / 96)
