@@ -45,9 +45,8 @@ photo = np.asarray(Image.open(item["image"]).convert("RGB"))
 label = overlay_curve(photo, mask.T)
 pts = Image.fromarray(photo.copy())
 draw = ImageDraw.Draw(pts)
-s = doc["pixel_spacing_mm"]
-for cp in flat["markups"][0]["controlPoints"]:
-    x, y = cp["position"][0] / s, cp["position"][1] / s
+for cp in flat["markups"][0]["controlPoints"]:  # in the photo's pixels, where Slicer places the PNG
+    x, y = cp["position"][0], cp["position"][1]
     draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=(0, 200, 255))
     if cp["label"] in ("C7", "T4", "T8", "T12", "L3", "L5"):
         draw.text((x + 4, y - 5), cp["label"], fill=(255, 255, 255))

@@ -3,16 +3,17 @@
     monailabel start_server --app apps/spine_curve --studies STUDIES --host 127.0.0.1 --port 8000 \\
         [--conf device cpu|cuda|auto] [--conf depth_bundle DIR] [--conf curve_bundle DIR]
 
-Models (from ``bundles/``, never copied; listed once trained weights exist): ``spine_curve`` (segmentation: photo
--> depth -> RGBD -> curve label, with the morphology report in the result JSON), ``spine_curve_markups`` and
-``back_depth`` (type "others": the Slicer markups curve and the depth image). The studies folder holds the photos
+Models (from ``bundles/``, never copied; listed once trained weights exist): ``spine_curve`` (photo -> depth -> RGBD
+-> curve label, with the morphology report in the result JSON) and ``spine_curve_markups`` (the same chain answered
+with the Slicer markups curve), both type segmentation, the type 3D Slicer's panel lists; ``back_depth`` (type
+"others": the depth image, fetched with the client or curl). The studies folder holds the photos
 (PNG / JPEG) at its top; labels go under ``labels/<tag>/`` (depth ground truth under ``labels/depth/``).
 
 Conf (``--conf key value``): ``device`` (``auto``: a GPU when present), ``depth_bundle`` / ``curve_bundle`` (trained
 bundle folders), ``depth_overrides`` / ``curve_overrides`` (JSON: config settings the models were trained with),
 ``max_pixels`` (largest photo), ``max_upload_mb``, ``infer_workers`` (infers at once, default 1), and
-``allow_model_upload``, ``allow_reload``, ``allow_delete``, ``allow_dataset_download``, ``allow_sessions``,
-``allow_batch_infer`` (each ``false`` unless set ``true``); see ``lib/guard.py`` and the README.
+``allow_model_upload``, ``allow_reload``, ``allow_delete``, ``allow_dataset_download``,
+``allow_batch_infer`` (each ``false`` unless set ``true``); see ``lib/guard.py`` (and ``lib/routes.py``) and the README.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 from monailabel.config import settings
@@ -31,10 +31,13 @@ from monailabel.tasks.activelearning.first import First
 from monailabel.tasks.activelearning.random import Random
 
 import monai_gamanet
+from lib.checks import INFER_PARAMS, choose_device, clean_infer_params
 from lib.configs.back_depth import BackDepthConfig
+from lib.configs.served import ServedModels
 from lib.configs.spine_curve import SpineCurveConfig
-from lib.datastore import Refused, SafeDatastore
-from lib.guard import INFER_PARAMS, choose_device, clean_infer_params, install
+from lib.datastore import SafeDatastore
+from lib.errors import Refused
+from lib.guard import install
 from monai_gamanet.inference.bundles import BUNDLES, ReloadingModel
 from monai_gamanet.io.uploads import MAX_PIXELS, UploadError, check_photo
 
@@ -67,7 +70,7 @@ class SpineCurveApp(MONAILabelApp):
         # out of its memory; on a CPU they share its cores): /info/ and the datastore answer meanwhile
         self.infer_pool = ThreadPoolExecutor(int(conf.get("infer_workers", 1)), thread_name_prefix="spine_curve_infer")
         overrides = {"depth": _json_conf(conf, "depth_overrides"), "curve": _json_conf(conf, "curve_overrides")}
-        self.models = SimpleNamespace(
+        self.models = ServedModels(
             depth=ReloadingModel(
                 DepthPredictor.from_bundle,
                 Path(conf.get("depth_bundle", BUNDLES / "back_depth_estimation")).resolve(),
@@ -78,14 +81,14 @@ class SpineCurveApp(MONAILabelApp):
                 Path(conf.get("curve_bundle", BUNDLES / "spine_curve_segmentation")).resolve(),
                 overrides["curve"],
             ),
+            overrides=overrides,
+            device_for=self.device_for,
         )
         work_dir = conf.get("work_dir", os.path.join(app_dir, "model"))  # training runs and their statistics
         # spine_curve first: Slicer's progress and accuracy bars read the first trainer's train_stats
-        self.task_configs = {"spine_curve": SpineCurveConfig(), "back_depth": BackDepthConfig()}
+        self.task_configs = {"spine_curve": SpineCurveConfig(self.models), "back_depth": BackDepthConfig(self.models)}
         for name, task_config in self.task_configs.items():
-            task_config.init(
-                name, work_dir, conf, None, models=self.models, overrides=overrides, device_for=self.device_for
-            )
+            task_config.init(name, work_dir, conf, None)
         super().__init__(
             app_dir=app_dir,
             studies=studies,
@@ -175,12 +178,12 @@ class SpineCurveApp(MONAILabelApp):
 
     def device_for(self, asked: object = None) -> str:
         """The device of a request: the conf's, or with ``auto`` the client's choice where valid, else a GPU when
-        present (:func:`lib.guard.choose_device`)."""
+        present (:func:`lib.checks.choose_device`)."""
         return choose_device(self.device, asked, torch.cuda.is_available())
 
     def infer(self, request: dict, datastore=None) -> dict:
         """Every infer, from any route: known model, an image id of the studies folder or a checked upload, params
-        limited to :data:`lib.guard.INFER_PARAMS`, the device the conf allows; labels are never saved by infer."""
+        limited to :data:`lib.checks.INFER_PARAMS`, the device the conf allows; labels are never saved by infer."""
         model = request.get("model")
         if model not in self._infers:
             raise Refused(404, f"unknown model '{model}'; this server has: {', '.join(sorted(self._infers))}.")

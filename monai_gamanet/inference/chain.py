@@ -15,7 +15,13 @@ import torch
 from monai_gamanet.data.geometry import curve_to_band
 from monai_gamanet.inference.curve import CurvePredictor
 from monai_gamanet.inference.depth import DepthPredictor, Photo
-from monai_gamanet.io.markups import DEFAULT_DEPTH_RANGE_MM, curve_markups, level_points, surface_heights
+from monai_gamanet.io.markups import (
+    DEFAULT_DEPTH_RANGE_MM,
+    curve_markups,
+    level_points,
+    morphology_measurements,
+    surface_heights,
+)
 from monai_gamanet.metrics.centre_line import NoCurveFound
 from monai_gamanet.metrics.decoding import measure_curve_probability
 from monai_gamanet.metrics.surface import rotation_summary, surface_rotation
@@ -85,9 +91,10 @@ def describe_curve(
     range_mm = DEFAULT_DEPTH_RANGE_MM if depth_range_mm is None else float(depth_range_mm)
     report |= rotation_summary(surface_rotation(np.asarray(depth) * range_mm, points, spacing), labels)
     summary = f"{morphology.description}; major Cobb {morphology.major_cobb_deg:.1f} deg, {morphology.severity}"
-    flat = curve_markups(points, spacing, name=f"{name} spine", labels=labels, description=summary)
-    z = surface_heights(points, depth, depth_range_mm)
-    lifted = curve_markups(points, spacing, f"{name} spine (3D)", labels, z_mm=z, description=summary)
+    measured = morphology_measurements(report)
+    flat = curve_markups(points, f"{name} spine", labels, measurements=measured, description=summary)
+    z_px = surface_heights(points, depth, depth_range_mm) / float(np.mean(morphology.spacing_mm))  # mm -> pixels
+    lifted = curve_markups(points, f"{name} spine (3D)", labels, z_px, measured, summary)
     return report, flat, lifted, label
 
 

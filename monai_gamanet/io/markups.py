@@ -1,14 +1,18 @@
 """The spine curve as a 3D Slicer markups curve (``.mrk.json``), on the photo and on the back's surface.
 
-Slicer loads a PNG photo as a one-slice volume with origin 0, spacing 1 (or the spacing given) and identity
-direction in LPS, so pixel (column, row) lies at (column x spacing, row x spacing, 0) mm in LPS: a curve written
-there lies on the photo in the slice view. A second curve lifts the same points onto the back's surface for the 3D
-view: z = relative depth x the depth range in millimetres (0 at the point nearest the camera, growing away from
-it), the range known from the capture's depth map or else :data:`DEFAULT_DEPTH_RANGE_MM`.
+3D Slicer loads a PNG photo as a one-slice volume with origin 0, identity direction in LPS and spacing 1 **whatever
+the PNG's resolution field says** (measured with Slicer's own reader: a curve written at 1.437 mm per pixel came
+out 1.437 x too large), so pixel (column, row) lies at (column, row, 0) in Slicer's millimetres: every curve here
+is written in the photo's pixels, and the physical pixel spacing appears only in the measurements (lengths in mm).
+A second curve lifts the same points onto the back's surface for the 3D view: z = relative depth x the depth range
+in millimetres (0 at the point nearest the camera, growing away from it; the range known from the capture's depth
+map or else :data:`DEFAULT_DEPTH_RANGE_MM`), divided by the millimetres per pixel, so that the relief keeps its
+true proportion to the photo's width and height.
 
 Control points are placed at the vertebral levels C7 to L5 (heights along the line as in the phantom's anatomy)
-and labelled with them; the curve's description carries the morphology (Cobb angle, type, severity), which Slicer
-shows in the markups module.
+and labelled with them. The morphology (Cobb angles with their end vertebrae, severity, curve type, deviation) goes
+into the curve's ``measurements`` (name, value, units, description), which Slicer loads and shows in the Markups
+module; Slicer never reads a markup's top-level ``description``, which keeps a one-line summary for other readers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ __all__ = [
     "MARKUPS_SCHEMA_URL",
     "DEFAULT_DEPTH_RANGE_MM",
     "level_points",
+    "measurement",
+    "morphology_measurements",
     "curve_markups",
     "surface_heights",
     "write_markups",
@@ -73,35 +79,69 @@ def surface_heights(points: np.ndarray, relative_depth: np.ndarray, depth_range_
     return (top * (1 - fy) + bottom * fy) * scale
 
 
+def measurement(name: str, value: float, units: str, description: str = "") -> dict:
+    """One entry of a markup's ``measurements`` (schema v1.0.3), as Slicer shows it in the Markups module."""
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"measurement '{name}' must be a finite number; got {value}.")
+    return {"name": name, "enabled": False, "value": round(value, 3), "units": units, "description": description}
+
+
+def morphology_measurements(report: dict) -> list[dict]:
+    """The morphology report's numbers as markups measurements: the major Cobb angle (its description: severity,
+    curve type and the summary), each curve's Cobb angle with its end and apex vertebrae, the largest deviation
+    from the C7-L5 line (mm, and px) and the surface rotation's largest value where measured.
+
+    ``enabled`` is false: these are the model's results, not measurements Slicer should recompute on the curve.
+    """
+    major = measurement(
+        "major Cobb angle",
+        report["major_cobb_deg"],
+        "deg",
+        f"{report['severity']}; curve type {report['curve_type']}; {report['description']}",
+    )
+    out = [major]
+    for i, curve in enumerate(report.get("curves", [])):
+        where = f"{curve['upper_end']}-{curve['lower_end']}, apex {curve['apex']}, convex {curve['convex']}"
+        out.append(measurement(f"Cobb angle {i + 1}", curve["cobb_deg"], "deg", f"{curve['region']}: {where}"))
+    spacing = report.get("spacing_mm", [1.0, 1.0])
+    px = "pixels (no pixel spacing given)" if list(spacing) == [1.0, 1.0] else f"{spacing[0]:g} mm per pixel"
+    out.append(measurement("largest deviation", report["max_deviation_mm"], "mm", f"from the C7-L5 line, at {px}"))
+    if report.get("surface_rotation_max_deg") is not None:
+        level = report.get("surface_rotation_max_level", "")
+        out.append(measurement("largest surface rotation", report["surface_rotation_max_deg"], "deg", f"at {level}"))
+    return out
+
+
 def curve_markups(
     points: np.ndarray | Sequence,
-    spacing: float | tuple[float, float] = 1.0,
     name: str = "Spine curve",
     labels: Sequence[str] | None = None,
-    z_mm: np.ndarray | Sequence[float] | None = None,
+    z: np.ndarray | Sequence[float] | None = None,
+    measurements: Sequence[dict] = (),
     description: str = "",
 ) -> dict:
-    """A Slicer markups document (schema v1.0.3) holding one ``Curve`` through ``points``.
+    """A Slicer markups document (schema v1.0.3) holding one ``Curve`` through ``points``, in the photo's pixels.
 
     Args:
-        points: (N, 2) pixel (column, row) of the photo.
-        spacing: millimetres per pixel, one number or (x, y), as the photo is loaded in Slicer (1: a plain PNG).
+        points: (N, 2) pixel (column, row) of the photo: Slicer's (L, P) millimetres, since it loads a PNG at
+            spacing 1 with origin 0.
         name: the curve's name in Slicer.
         labels: a label per point (e.g. vertebral levels); default 1, 2, ...
-        z_mm: a z per point in millimetres (the surface curve); default 0 (on the photo).
-        description: free text shown with the curve (e.g. the morphology report's summary).
+        z: a z per point in the same pixel units (the surface curve); default 0 (on the photo).
+        measurements: entries of :func:`measurement` (e.g. :func:`morphology_measurements`), shown by Slicer.
+        description: a one-line summary for other readers (Slicer does not show a markup's description).
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 2 or not np.all(np.isfinite(pts)):
         raise ValueError(f"a markups curve needs at least 2 finite (x, y) points; got shape {pts.shape}.")
-    sx, sy = (spacing, spacing) if np.isscalar(spacing) else spacing
-    z = np.zeros(len(pts)) if z_mm is None else np.asarray(z_mm, dtype=np.float64)
+    z = np.zeros(len(pts)) if z is None else np.asarray(z, dtype=np.float64)
     if z.shape != (len(pts),) or not np.all(np.isfinite(z)):
-        raise ValueError(f"z_mm needs one finite value per point ({len(pts)}); got shape {z.shape}.")
+        raise ValueError(f"z needs one finite value per point ({len(pts)}); got shape {z.shape}.")
     labels = [str(i + 1) for i in range(len(pts))] if labels is None else [str(s) for s in labels]
     if len(labels) != len(pts):
         raise ValueError(f"{len(labels)} labels for {len(pts)} points.")
-    positions = np.stack([pts[:, 0] * sx, pts[:, 1] * sy, z], axis=1)
+    positions = np.stack([pts[:, 0], pts[:, 1], z], axis=1)
     control_points = [
         {
             "id": str(i + 1),
@@ -128,7 +168,7 @@ def curve_markups(
         "labelFormat": "%N-%d",
         "lastUsedControlPointNumber": len(control_points),
         "controlPoints": control_points,
-        "measurements": [],
+        "measurements": list(measurements),
         "display": {"visibility": True, "color": [1.0, 0.8, 0.0], "selectedColor": [1.0, 0.5, 0.0]},
     }
     return {"@schema": MARKUPS_SCHEMA_URL, "markups": [curve]}

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from monai_gamanet.data.files import atomic_write
 from monai_gamanet.transforms.io import CONVERTED_MODES
 
 __all__ = [
@@ -28,9 +29,12 @@ __all__ = [
     "TooLarge",
     "UnsupportedType",
     "UploadError",
+    "UPLOAD_PHOTO_SUFFIXES",
     "check_depth_map",
+    "check_image_id",
     "check_name",
     "check_photo",
+    "photo_volume_to_png",
     "read_curve_label",
     "suffix_of",
 ]
@@ -40,7 +44,12 @@ LABEL_SUFFIXES: tuple[str, ...] = (".png", ".nii.gz", ".nii", ".seg.nrrd", ".nrr
 MAX_PIXELS = 4096 * 4096  # a phone photo is 12 MP; more is refused before decoding (a decompression bomb)
 MIN_SIDE = 32
 MAX_CLASSES = 16
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")  # ids and tags: no dots, slashes or spaces
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")  # tags and capture names: no dots, slashes or spaces
+# photo ids: also what 3D Slicer names a volume loaded from a file ("Back 2", "patient.2024-05"), which the MONAI
+# Label plugin sends as the id of a specialist's own photo; never a slash, "..", or a trailing dot or space
+IMAGE_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_ .()+,-]{0,126}[A-Za-z0-9_)+-])?$")
+# a photo 3D Slicer saved as a volume ("Upload Volume", a session's image), converted to PNG on arrival
+UPLOAD_PHOTO_SUFFIXES: tuple[str, ...] = (*PHOTO_SUFFIXES, ".nii.gz", ".nii", ".nrrd")
 SPINE_WORDS = ("spine", "curve")
 
 
@@ -70,6 +79,22 @@ def check_name(value: object, what: str = "image id") -> str:
             "up to 128 characters, starting with a letter or digit."
         )
     return value
+
+
+def check_image_id(value: object) -> str:
+    """``value`` if it can name a photo of the studies folder (:data:`IMAGE_ID`), else :class:`UploadError`.
+
+    Letters, digits, spaces and ``_ - . ( ) + ,`` up to 128 characters, starting with a letter or digit; no ``..``
+    and no photo suffix inside (MONAI Label's datastore derives an id by deleting the suffix wherever it occurs).
+    """
+    text = value if isinstance(value, str) else ""
+    lower = text.lower()
+    if not IMAGE_ID.match(text) or ".." in text or any(s in lower for s in UPLOAD_PHOTO_SUFFIXES):
+        raise UploadError(
+            f"invalid image id {value!r}: use letters, digits, spaces and _ - . ( ) + , only (no slashes, '..' or "
+            "file suffix), up to 128 characters, starting with a letter or digit."
+        )
+    return text
 
 
 def suffix_of(name: str, allowed: Sequence[str], what: str = "photo") -> str:
@@ -121,6 +146,28 @@ def check_photo(
     if min(width, height) < MIN_SIDE:
         raise UploadError(f"{shown} is {width} x {height} pixels: too small for a back photo (under {MIN_SIDE}).")
     return width, height
+
+
+def photo_volume_to_png(
+    path: str | Path, png: str | Path, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> tuple[int, int]:
+    """Write the photo 3D Slicer saved as a one-slice NIfTI / NRRD volume to ``png``, checked as every photo is;
+    returns (width, height). :class:`UploadError` (nothing written) for anything but one slice of 8-bit colour."""
+    from monai_gamanet.io.volumes import read_photo_volume
+
+    shown = name or Path(path).name
+    try:
+        pixels = read_photo_volume(path, shown, max_pixels)
+    except OverflowError as err:
+        raise TooLarge(str(err)) from err
+    except ValueError as err:
+        raise UploadError(str(err)) from err
+    atomic_write(png, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG"))
+    try:
+        return check_photo(png, max_pixels, name=f"{Path(shown).name.split('.')[0]}.png")
+    except UploadError:
+        Path(png).unlink(missing_ok=True)
+        raise
 
 
 def check_depth_map(path: str | Path, photo_size: tuple[int, int], name: str | None = None) -> None:

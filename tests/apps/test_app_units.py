@@ -11,7 +11,8 @@ sys.path.insert(
     0, str(Path(__file__).resolve().parents[2] / "apps" / "spine_curve")
 )  # the app's `lib`, as MONAI Label does
 candidate = pytest.importorskip("lib.trainers.candidate")
-guard = pytest.importorskip("lib.guard")
+checks = pytest.importorskip("lib.checks")
+errors = pytest.importorskip("lib.errors")
 
 LOG = """2026-11-25 17:46:15,774 - INFO - Epoch: 1/3, Iter: 1/2 -- train_loss: 0.9567
 2026-11-25 17:46:37,713 - ignite.engine.engine.SupervisedEvaluator - INFO - Got new best metric of val_dice: 0.0317
@@ -36,39 +37,39 @@ def test_progress_from_the_log_and_the_swap_rule(tmp_path: Path) -> None:
 
 
 def test_device_follows_the_conf_then_the_client_then_the_machine() -> None:
-    assert guard.choose_device("cpu", "cuda", True) == "cpu"  # the conf forces the CPU
-    assert guard.choose_device("cuda", "cpu", True) == "cuda"  # ... or the GPU
-    with pytest.raises(guard.Refused, match="none is available"):
-        guard.choose_device("cuda", None, False)
-    assert guard.choose_device("auto", None, True) == "cuda" and guard.choose_device("auto", None, False) == "cpu"
-    assert guard.choose_device("auto", "cpu", True) == "cpu" and guard.choose_device("auto", "cuda", False) == "cpu"
+    assert checks.choose_device("cpu", "cuda", True) == "cpu"  # the conf forces the CPU
+    assert checks.choose_device("cuda", "cpu", True) == "cuda"  # ... or the GPU
+    with pytest.raises(errors.Refused, match="none is available"):
+        checks.choose_device("cuda", None, False)
+    assert checks.choose_device("auto", None, True) == "cuda" and checks.choose_device("auto", None, False) == "cpu"
+    assert checks.choose_device("auto", "cpu", True) == "cpu" and checks.choose_device("auto", "cuda", False) == "cpu"
 
 
 def test_client_json_names_and_info_are_checked_before_anything_is_written() -> None:
-    assert guard.parse_object("") == {} and guard.parse_object('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
+    assert checks.parse_object("") == {} and checks.parse_object('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
     for text, message in [("[1]", "not list"), ("null", "not null"), ("{bad", "not valid JSON")]:
-        with pytest.raises(guard.Refused, match=message):
-            guard.parse_object(text)
+        with pytest.raises(errors.Refused, match=message):
+            checks.parse_object(text)
     for text in ("[" * 100_000 + "]" * 100_000, '{"a":' * 20 + "1" + "}" * 20):
-        with pytest.raises(guard.Refused, match="nested too deeply"):
-            guard.parse_object(text)
-    assert guard.upload_name("../x/photo.PNG", "p.png", (".png",), "photo") == ("photo.PNG", ".png")
+        with pytest.raises(errors.Refused, match="nested too deeply"):
+            checks.parse_object(text)
+    assert checks.upload_name("../x/photo.PNG", "p.png", (".png",), "photo") == ("photo.PNG", ".png")
     for name, status in [("a\x00b.png", 400), ("a." * 150 + "png", 400), ("photo.gif", 415)]:
-        with pytest.raises(guard.Refused) as refused:
-            guard.upload_name(name, "p.png", (".png",), "photo")
+        with pytest.raises(errors.Refused) as refused:
+            checks.upload_name(name, "p.png", (".png",), "photo")
         assert refused.value.status_code == status
-    assert guard.client_info('{"note": "seen"}', "dr_a") == {"note": "seen", "user": "dr_a"}
+    assert checks.client_info('{"note": "seen"}', "dr_a") == {"note": "seen", "user": "dr_a"}
     for key in ("curve_flip_uncertainty", "curve_flip_uncertainty_ts", "ts", "strategy", "epistemic_entropy"):
-        with pytest.raises(guard.Refused, match="server writes"):
-            guard.client_info(f'{{"{key}": 1}}', None)
-    with pytest.raises(guard.Refused, match="too long"):
-        guard.client_info(f'{{"note": "{"x" * 2000}"}}', None)
+        with pytest.raises(errors.Refused, match="server writes"):
+            checks.client_info(f'{{"{key}": 1}}', None)
+    with pytest.raises(errors.Refused, match="too long"):
+        checks.client_info(f'{{"note": "{"x" * 2000}"}}', None)
 
 
 def test_a_model_that_cannot_load_is_a_503_naming_the_cause(tmp_path: Path) -> None:
     from monai_gamanet.inference.bundles import ModelLoadError
 
-    infers = pytest.importorskip("lib.infers.spine_curve")
+    infers = pytest.importorskip("lib.infers.back_depth")
 
     class Broken:
         weights = tmp_path / "models" / "model.pt"
@@ -78,7 +79,7 @@ def test_a_model_that_cannot_load_is_a_503_naming_the_cause(tmp_path: Path) -> N
 
     task = infers.BackDepth.__new__(infers.BackDepth)
     task.model = Broken()
-    with pytest.raises(guard.Refused) as refused:
+    with pytest.raises(errors.Refused) as refused:
         task.loaded("cpu")
     assert refused.value.status_code == 503 and "UnpicklingError" in refused.value.detail
 
@@ -119,3 +120,26 @@ def test_stats_of_a_starting_run_never_show_the_last_runs_time(tmp_path: Path) -
     assert trainer.stats()["epoch"] == 2 and "total_time" not in trainer.stats()
     (run / "finished").touch()
     assert trainer.stats()["total_time"] == "9s"
+
+
+def test_slicer_gets_series_free_names_and_no_local_path(tmp_path: Path) -> None:
+    """Next Sample's answer: no ``path`` (the studies folder holds numbered photos side by side), a download name
+    with no digits but the id's, unique per photo, the id as the volume's name, the photo's SHA-256."""
+    import hashlib
+
+    slicer_names = pytest.importorskip("lib.slicer")
+    names = []
+    for i in range(5):
+        photo = tmp_path / f"case_{i:04d}.png"
+        photo.write_bytes(bytes([i]) * 100)
+        sample = {"id": photo.stem, "path": str(photo), "name": photo.name, "weight": 1}
+        answer = slicer_names.sample_for_slicer(sample, photo)
+        assert "path" not in answer and answer["weight"] == 1 and answer["PatientID"] == photo.stem
+        assert answer["checksum"] == "SHA256:" + hashlib.sha256(photo.read_bytes()).hexdigest()
+        name = answer["name"]
+        assert name.startswith(f"{photo.stem}.") and name.endswith(".png")
+        tag = name[len(photo.stem) + 1 : -len(".png")]
+        assert tag.isalpha() and tag.islower() and len(tag) == slicer_names.TAG_LETTERS  # no digit to number by
+        names.append(name)
+    assert len(set(names)) == 5
+    assert slicer_names.download_name("case_0000", tmp_path / "case_0000.png") == names[0]  # stable per photo

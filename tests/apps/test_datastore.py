@@ -158,3 +158,33 @@ def test_colour_photos_in_other_modes_are_stored_as_rgb(tmp_path: Path, mode: st
     assert (stored.suffix == ".png") and store.get_image_info("new_photo").get("converted_from") == (
         None if mode == "RGBA" else mode
     )
+
+
+def test_a_photo_slicer_saved_as_a_volume_is_stored_as_png_once(tmp_path: Path) -> None:
+    """ "Upload Volume" / "Submit Label" of a photo opened in Slicer: a one-slice .nii.gz becomes the PNG photo; the
+    same photo sent again changes nothing; another photo under that id, a stack or a grey volume is refused."""
+    import SimpleITK as sitk
+
+    studies = _studies(tmp_path)
+    store = datastore_module.SafeDatastore(str(studies), 10**7)
+    pixels = np.random.default_rng(1).integers(0, 256, (96, 48, 3), dtype=np.uint8)
+    volume = tmp_path / "upload.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(pixels[None], isVector=True), str(volume))  # (W, H, 1), 3 components
+    assert store.add_image("My back", str(volume), {}) == "My back"
+    np.testing.assert_array_equal(np.asarray(Image.open(studies / "My back.png")), pixels)
+    index = (studies / "datastore_v2.json").read_bytes()
+    assert store.add_image("My back", str(volume), {}) == "My back"  # again: nothing written
+    assert (studies / "datastore_v2.json").read_bytes() == index
+    other = tmp_path / "other.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(pixels[None, ::-1].copy(), isVector=True), str(other))
+    stack = tmp_path / "stack.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(np.stack([pixels] * 3), isVector=True), str(stack))
+    grey = tmp_path / "grey.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(pixels[None, :, :, 0].copy()), str(grey))
+    for path, status, words in ((other, 409, "different photo"), (stack, 400, "3 slices"), (grey, 400, "channel")):
+        with pytest.raises(datastore_module.Refused) as err:
+            store.add_image("My back" if path == other else "new", str(path), {})
+        assert err.value.status_code == status and words in err.value.detail, err.value.detail
+    assert (studies / "datastore_v2.json").read_bytes() == index and not (studies / "new.png").exists()
+    with pytest.raises(datastore_module.Refused, match="invalid image id"):
+        store.add_image("../My back", str(volume), {})

@@ -75,8 +75,9 @@ def _bundles(work: Path) -> None:
     torch.save(background_network().state_dict(), curve / "models" / "model.pt")
 
 
-def start_server(work: Path, studies: Path) -> tuple[subprocess.Popen, str]:
-    """``monailabel start_server`` with a copy of the app on 127.0.0.1; returns once /info/ answers."""
+def start_server(work: Path, studies: Path, **extra_conf: str) -> tuple[subprocess.Popen, str]:
+    """``monailabel start_server`` with a copy of the app on 127.0.0.1 (bundles in ``work/depth``, ``work/curve``;
+    ``extra_conf`` replaces the test's conf values); returns once /info/ answers."""
     port = serve.free_port()
     env = {
         **os.environ,
@@ -91,6 +92,7 @@ def start_server(work: Path, studies: Path) -> tuple[subprocess.Popen, str]:
     conf = {"depth_bundle": str(work / "depth"), "curve_bundle": str(work / "curve")}
     conf |= {"depth_overrides": DEPTH_OVERRIDES, "curve_overrides": CURVE_OVERRIDES, "max_pixels": str(MAX_PIXELS)}
     conf |= {"work_dir": str(work / "app_model"), "fine_tune": "false", "max_upload_mb": str(MAX_UPLOAD_MB)}
+    conf |= extra_conf
     cmd = serve.server_command(studies, "127.0.0.1", port, conf, serve.copy_app(work))
     url = f"http://127.0.0.1:{port}"
     return serve.start_server(cmd, url, work / "server.log", env), url
@@ -152,8 +154,9 @@ def _geometry(path: Path) -> tuple:
 
 def test_info_lists_models_and_strategies(client) -> None:
     info = client.info()
-    assert info["models"]["spine_curve"]["type"] == "segmentation"
-    assert {info["models"][m]["type"] for m in ("spine_curve_markups", "back_depth")} == {"others"}
+    # the two curve models are of the type Slicer's panel lists; the float depth map is not a label for it
+    assert {info["models"][m]["type"] for m in ("spine_curve", "spine_curve_markups")} == {"segmentation"}
+    assert info["models"]["back_depth"]["type"] == "others"
     assert {"random", "first", "curve_uncertainty"} <= set(info["strategies"])
     assert set(info["scoring"]) == {"curve_uncertainty"} and set(info["trainers"]) == {"spine_curve", "back_depth"}
     assert info["datastore"]["total"] == 10
@@ -168,7 +171,9 @@ def test_infer_as_slicer_asks_gives_a_label_on_the_photo(client, server) -> None
     assert result.GetPixelID() == sitk.sitkUInt8 and Path(label).suffix == ".nrrd"
     expected = (Image.open(photo).size, (1.0, 1.0), (0.0, 0.0))
     assert _geometry(Path(label))[:3] == expected == _geometry(photo)[:3]  # lies on the photo in Slicer
-    assert _geometry(Path(label))[3] == _geometry(photo)[3][:4] or _geometry(Path(label))[3] == (1.0, 0.0, 0.0, 1.0)
+    # a one-slice volume, identity direction: what Slicer 5.12's PushVolumeToSlicer reads (a 2D NRRD fails there)
+    assert result.GetDimension() == 3 and result.GetSize()[2] == 1
+    assert _geometry(Path(label))[3] == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
     assert set(np.unique(sitk.GetArrayFromImage(result))) <= {0, 1}
     morphology = params["morphology"]
     assert isinstance(morphology["curve_found"], bool) and json.dumps(morphology)  # plain Python types
@@ -181,7 +186,8 @@ def test_markups_and_depth_are_fetched_with_the_client(client, server) -> None:
     image_id = sorted(p.stem for p in studies.glob("*.png"))[1]
     depth, _ = client.infer("back_depth", image_id, {})
     array = sitk.GetArrayFromImage(sitk.ReadImage(depth))
-    assert array.dtype == np.float32 and array.shape == np.asarray(Image.open(studies / f"{image_id}.png")).shape[:2]
+    height, width = np.asarray(Image.open(studies / f"{image_id}.png")).shape[:2]
+    assert array.dtype == np.float32 and array.shape == (1, height, width)  # one slice over the photo
     assert 0.0 <= array.min() and array.max() <= 1.0
     markups, answer = client.infer("spine_curve_markups", image_id, {"surface": True})
     answer = json.loads(answer) if isinstance(answer, bytes) else answer  # the client hands JSON-only replies as bytes
@@ -215,7 +221,8 @@ def test_bad_requests_are_refused_and_change_nothing(client, server, tmp_path: P
         "empty upload": (put, "/datastore/image?image=new_photo", {"file": empty}, 400),
         "grey photo": (put, "/datastore/image?image=new_photo", {"file": grey}, 400),
         "huge photo": (put, "/datastore/image?image=new_photo", {"file": huge}, 413),
-        "existing id": (put, f"/datastore/image?image={photo.stem}", {"file": photo}, 409),
+        # another photo under a taken id (the same photo again is a 200 that changes nothing: Slicer sends it so)
+        "existing id": (put, f"/datastore/image?image={photo.stem}", {"file": sorted(studies.glob("*.png"))[1]}, 409),
         ".. in image id": (put, "/datastore/image?image=../outside", {"file": photo}, 400),
         "absolute image id": (put, "/datastore/image?image=/tmp/outside", {"file": photo}, 400),
         "dots for a name": (put, "/datastore/image", {"file": ("../...png", photo.read_bytes())}, 400),
@@ -227,6 +234,9 @@ def test_bad_requests_are_refused_and_change_nothing(client, server, tmp_path: P
         ".. in infer image": (post, "/infer/spine_curve?image=../../etc/passwd", {}, 400),
         "server path as image": (post, f"/infer/spine_curve?image={photo}", {}, 400),
         "infer upload not an image": (post, "/infer/spine_curve", {"file": not_image}, 400),
+        "session of a non-image": (put, "/session/", {"files": not_image}, 400),
+        "session of a text file": (put, "/session/", {"files": text}, 415),
+        "infer on an unknown session": (post, f"/infer/spine_curve?image={photo.stem}&session_id=nosuch", {}, 404),
         "weights upload": (put, "/model/spine_curve", {"file": text}, 403),
         "reload": (post, "/reload", {}, 403),
         "delete image": (requests.delete, f"/datastore/image?id={photo.stem}", {}, 403),

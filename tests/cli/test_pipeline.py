@@ -13,6 +13,7 @@ from PIL import Image
 from monai_gamanet.cli.pipeline import main, run_photo
 from monai_gamanet.inference.chain import SpineChain
 from monai_gamanet.inference.depth import DepthPredictor
+from tests.schemas import validate_markups
 from tests.stand_ins import GroundTruthCurve, curve_predictor
 
 DEPTH_SMALL = {"spatial_size": [24, 48]}
@@ -39,14 +40,20 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
     photo = np.asarray(Image.open(phantom_dir / entry["image"]))
     assert np.asarray(Image.open(report["overlay"])).shape == photo.shape
     assert np.asarray(Image.open(report["depth"])).dtype == np.uint16
-    flat, lifted = (json.loads(Path(p).read_text())["markups"][0] for p in report["markups"])
+    flat, lifted = (validate_markups(p)["markups"][0] for p in report["markups"])  # Slicer's schema v1.0.3
     assert report["markups"][0].endswith(f"{name}_curve.mrk.json") and flat["type"] == "Curve"
     labels = [p["label"] for p in flat["controlPoints"]]
     assert labels[0] == "C7" and labels[-1] == "L5"
     first = np.array(flat["controlPoints"][0]["position"])
-    assert first[2] == 0 and first[1] == pytest.approx(report["points"][0][1] * spacing, abs=0.01)
+    # in the photo's pixels, where Slicer places a PNG (spacing 1 whatever the photo's true mm per pixel)
+    assert first[2] == 0 and first[1] == pytest.approx(report["points"][0][1], abs=0.01)
     z = [p["position"][2] for p in lifted["controlPoints"]]
-    assert all(0 <= v <= 90.0 for v in z) and max(z) > 0  # on the back's surface, within its depth range
+    assert all(0 <= v <= 90.0 / spacing for v in z) and max(z) > 0  # on the back, its depth range in pixels
+    major = next(m for m in flat["measurements"] if m["name"] == "major Cobb angle")
+    assert (
+        major["value"] == pytest.approx(report["major_cobb_deg"], abs=1e-3)
+        and report["severity"] in major["description"]
+    )
     assert "major Cobb" in flat["description"]
 
 

@@ -13,9 +13,12 @@ from monai_gamanet.io.markups import (
     MARKUPS_SCHEMA_URL,
     curve_markups,
     level_points,
+    measurement,
+    morphology_measurements,
     surface_heights,
     write_markups,
 )
+from tests.schemas import validate_markups
 
 W, H = 240, 480
 
@@ -26,8 +29,9 @@ def _line() -> np.ndarray:
 
 
 def _check_schema(doc: dict) -> dict:
-    """The keys Slicer's markups schema v1.0.3 requires (document: @schema, markups; markup: type; point:
-    position), and the ones this project promises (LPS, mm, a label and 3 coordinates per point)."""
+    """Valid against Slicer's markups schema v1.0.3 (:func:`tests.schemas.validate_markups`), with the keys this
+    project promises (LPS, mm, a label and 3 coordinates per point)."""
+    validate_markups(doc)
     assert doc["@schema"] == MARKUPS_SCHEMA_URL and doc["@schema"].endswith("markups-schema-v1.0.3.json#")
     (curve,) = doc["markups"]
     assert curve["type"] == "Curve" and curve["coordinateSystem"] == "LPS" and curve["coordinateUnits"] == "mm"
@@ -41,14 +45,62 @@ def test_photo_curve_lies_on_the_photo_as_slicer_places_it(tmp_path: Path) -> No
     points, labels = level_points(_line())
     assert labels[0] == "C7" and labels[-1] == "L5" and len(labels) == 18
     assert points[0].tolist() == pytest.approx([120.0, 40.0]) and points[-1, 1] == pytest.approx(440.0)
-    spacing = 1.3
-    path = write_markups(tmp_path / "case.mrk.json", curve_markups(points, spacing, labels=labels))
+    path = write_markups(tmp_path / "case.mrk.json", curve_markups(points, labels=labels))
     curve = _check_schema(json.loads(path.read_text()))
     positions = np.array([p["position"] for p in curve["controlPoints"]])
-    np.testing.assert_allclose(positions[:, :2], points * spacing, atol=1e-3)  # pixel x spacing, origin 0
+    # Slicer loads a PNG at spacing 1 whatever its resolution: the curve is written in the photo's pixels
+    np.testing.assert_allclose(positions[:, :2], points, atol=1e-3)
     assert np.all(positions[:, 2] == 0) and [p["label"] for p in curve["controlPoints"]] == labels
-    # inside the photo's extent in millimetres
-    assert positions[:, 0].max() < W * spacing and positions[:, 1].max() < H * spacing
+    assert positions[:, 0].max() < W and positions[:, 1].max() < H  # inside the photo's extent
+
+
+def test_the_morphology_becomes_measurements_slicer_shows() -> None:
+    """Slicer reads a markup's measurements (name, value, units, description), never its top-level description."""
+    report = {
+        "major_cobb_deg": 27.46,
+        "severity": "moderate",
+        "curve_type": "S",
+        "description": "S, thoracic right (apex T8), lumbar left (apex L2)",
+        "curves": [
+            {
+                "cobb_deg": 27.46,
+                "convex": "right",
+                "region": "thoracic",
+                "upper_end": "T4",
+                "apex": "T8",
+                "lower_end": "T12",
+            },
+            {
+                "cobb_deg": 15.2,
+                "convex": "left",
+                "region": "lumbar",
+                "upper_end": "T12",
+                "apex": "L2",
+                "lower_end": "L5",
+            },
+        ],
+        "spacing_mm": [1.3, 1.3],
+        "max_deviation_mm": 14.2,
+        "surface_rotation_max_deg": -4.1,
+        "surface_rotation_max_level": "T9",
+    }
+    measured = morphology_measurements(report)
+    by_name = {m["name"]: m for m in measured}
+    assert by_name["major Cobb angle"]["value"] == 27.46 and by_name["major Cobb angle"]["units"] == "deg"
+    assert (
+        "moderate" in by_name["major Cobb angle"]["description"] and "S" in by_name["major Cobb angle"]["description"]
+    )
+    assert by_name["Cobb angle 2"]["value"] == 15.2 and "T12-L5, apex L2" in by_name["Cobb angle 2"]["description"]
+    assert (
+        by_name["largest deviation"]["units"] == "mm"
+        and "1.3 mm per pixel" in by_name["largest deviation"]["description"]
+    )
+    assert by_name["largest surface rotation"]["value"] == -4.1
+    curve = _check_schema(curve_markups(_line()[:3], measurements=measured))
+    assert curve["measurements"] == measured
+    assert all(set(m) == {"name", "enabled", "value", "units", "description"} for m in measured)
+    with pytest.raises(ValueError, match="finite"):
+        measurement("major Cobb angle", float("nan"), "deg")
 
 
 def test_surface_curve_takes_z_from_the_estimated_depth() -> None:
@@ -57,15 +109,24 @@ def test_surface_curve_takes_z_from_the_estimated_depth() -> None:
     z = surface_heights(points, depth, depth_range_mm=80.0)
     np.testing.assert_allclose(z, points[:, 1] / (H - 1) * 80.0, atol=1e-6)
     assert surface_heights(points, depth[None]).max() == pytest.approx(points[-1, 1] / (H - 1) * DEFAULT_DEPTH_RANGE_MM)
-    curve = _check_schema(curve_markups(points, 1.0, labels=labels, z_mm=z, name="Spine on the back"))
+    curve = _check_schema(curve_markups(points, "Spine on the back", labels, z=z))
     np.testing.assert_allclose([p["position"][2] for p in curve["controlPoints"]], z, atol=1e-3)
+
+
+def test_the_schema_check_refuses_what_slicer_would_not_read() -> None:
+    import jsonschema
+
+    doc = curve_markups(_line()[:3])
+    doc["markups"][0]["controlPoints"][0]["position"] = [1.0, 2.0]  # two coordinates
+    with pytest.raises(jsonschema.ValidationError):
+        validate_markups(doc)
 
 
 def test_bad_input_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 2 finite"):
         curve_markups([[1.0, np.nan], [2.0, 3.0]])
     with pytest.raises(ValueError, match="one finite value per point"):
-        curve_markups(_line()[:3], z_mm=[0.0, 1.0])
+        curve_markups(_line()[:3], z=[0.0, 1.0])
     with pytest.raises(ValueError, match="finite"):
         surface_heights(_line(), np.full((W, H), np.nan))
     with pytest.raises(ValueError, match="positive"):
@@ -73,27 +134,3 @@ def test_bad_input_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=".mrk.json"):
         write_markups(tmp_path / "case.json", curve_markups(_line()[:3]))
     assert list(tmp_path.iterdir()) == []
-
-
-def test_overlay_draws_the_measured_spine_and_says_when_there_is_none(tmp_path: Path) -> None:
-    """The picture of a report: Cobb lines and text on the photo; a blank photo gets 'no curve found'."""
-    from PIL import Image
-
-    from monai_gamanet.data.synthetic import generate_sample
-    from monai_gamanet.io.pictures import overlay_morphology
-    from monai_gamanet.metrics.centre_line import NoCurveFound
-    from monai_gamanet.metrics.morphology import measure_curve_mask
-
-    sample = generate_sample(3, seed=2)
-    report = measure_curve_mask(sample.label.T, sample.curve["pixel_spacing_mm"]).to_dict()
-    picture = overlay_morphology(sample.image, report, sample.label)
-    assert picture.shape == sample.image.shape and picture.dtype == np.uint8
-    changed = np.any(picture != sample.image, axis=-1)
-    assert changed[sample.label > 0].mean() > 0.9  # the band is tinted
-    assert changed[sample.label == 0].sum() > 200  # Cobb lines, text and the C7-L5 line beyond the band
-    Image.fromarray(picture).save(tmp_path / "overlay.png")
-    blank = np.zeros_like(sample.image)
-    with pytest.raises(NoCurveFound):
-        measure_curve_mask(np.zeros(sample.label.T.shape))
-    none = overlay_morphology(blank, {"curve_found": False})
-    assert none.any() and none.shape == blank.shape  # the message is drawn, nothing else

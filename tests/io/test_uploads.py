@@ -9,7 +9,15 @@ import pytest
 import SimpleITK as sitk
 from PIL import Image
 
-from monai_gamanet.io.uploads import UploadError, check_depth_map, check_name, check_photo, read_curve_label
+from monai_gamanet.io.uploads import (
+    UploadError,
+    check_depth_map,
+    check_image_id,
+    check_name,
+    check_photo,
+    photo_volume_to_png,
+    read_curve_label,
+)
 
 H, W = 48, 24
 
@@ -108,3 +116,28 @@ def test_bad_labels_photos_depths_and_names_are_refused(tmp_path: Path) -> None:
         with pytest.raises(UploadError):
             check_name(bad)
     assert check_name("case_0001-b") == "case_0001-b"
+
+
+def test_photo_ids_take_slicer_volume_names_but_no_paths() -> None:
+    """The MONAI Label plugin sends a volume's name as the id of a photo opened in Slicer: spaces and dots are
+    allowed; slashes, '..', a file suffix (MONAI Label deletes it wherever it occurs in a name) are not."""
+    for name in ("case_0003", "My back", "patient.2024-05", "A(1)", "x"):
+        assert check_image_id(name) == name
+    for name in ("../a", "a/b", "a..b", " a", "a ", "a.", "x.png", "scan.nii.gz", "", None, 3, "a" * 129):
+        with pytest.raises(UploadError, match="invalid image id"):
+            check_image_id(name)
+
+
+def test_a_photo_volume_becomes_a_checked_png(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 40, 3), dtype=np.uint8)
+    volume = tmp_path / "photo.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(pixels[None], isVector=True), str(volume))
+    assert photo_volume_to_png(volume, tmp_path / "photo.png") == (40, 64)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "photo.png")), pixels)
+    small = tmp_path / "small.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(pixels[None, :8, :8].copy(), isVector=True), str(small))
+    with pytest.raises(UploadError, match="too small"):
+        photo_volume_to_png(small, tmp_path / "small.png")
+    with pytest.raises(UploadError, match="over the limit"):
+        photo_volume_to_png(volume, tmp_path / "big.png", max_pixels=100)
+    assert not (tmp_path / "small.png").exists() and not (tmp_path / "big.png").exists()

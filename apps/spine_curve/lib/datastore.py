@@ -34,20 +34,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException
+import numpy as np
 from filelock import FileLock
 from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastore, LocalDatastoreModel
 from monailabel.interfaces.exception import ImageNotFoundException, LabelNotFoundException
 from PIL import Image
 
+from lib.errors import Refused
 from monai_gamanet.data.files import atomic_copy, atomic_write
 from monai_gamanet.io.uploads import (
     MAX_PIXELS,
     PHOTO_SUFFIXES,
+    UPLOAD_PHOTO_SUFFIXES,
     UploadError,
     check_depth_map,
+    check_image_id,
     check_name,
     check_photo,
+    photo_volume_to_png,
     read_curve_label,
     suffix_of,
 )
@@ -59,13 +63,6 @@ DEPTH_TAG = "depth"
 EXTENSIONS = ("*.png", "*.jpg", "*.jpeg")
 MAX_INFO_KEYS = 32  # per photo or label, from a client
 MAX_INFO_TEXT = 1024  # characters of one value (a 900 KB params text once grew the index 50-fold)
-
-
-class Refused(HTTPException):
-    """A request refused with a 4xx status and a message naming the problem (FastAPI answers it as such)."""
-
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(status_code=status_code, detail=detail)
 
 
 class SafeDatastore(LocalDatastore):
@@ -180,7 +177,7 @@ class SafeDatastore(LocalDatastore):
 
     def checked_id(self, image_id: object, must_exist: bool = True) -> str:
         try:
-            image_id = check_name(image_id, "image id")
+            image_id = check_image_id(image_id)
         except UploadError as err:
             raise Refused(400, str(err)) from err
         if must_exist and image_id not in self._datastore.objects:
@@ -212,25 +209,44 @@ class SafeDatastore(LocalDatastore):
     # ---- writes -------------------------------------------------------------------------------------------------
 
     def add_image(self, image_id: str, image_filename: str, image_info: dict[str, Any]) -> str:
-        try:
-            suffix = suffix_of(image_filename, PHOTO_SUFFIXES)
-            image_id = image_id or Path(image_filename).name[: -len(suffix)]
-            image_id = self.checked_id(image_id, must_exist=False)
-            if image_id in self._datastore.objects:
-                raise Refused(409, f"a photo with id '{image_id}' exists already; choose another id.")
-            check_photo(image_filename, self.max_pixels, name=f"{image_id}{suffix}")
-        except UploadError as err:
-            raise Refused(err.status, str(err)) from err
-        info = {k: v for k, v in (image_info or {}).items() if k in ("user", "client_id")}
-        with Image.open(image_filename) as img:
-            mode = img.mode
-        if mode not in CONVERTED_MODES:
-            return self._store_image(image_id, image_filename, suffix.lower(), info)
+        """Store a checked photo under ``image_id`` (default: the file's name). A photo 3D Slicer saved as a volume
+        (``.nii.gz`` / ``.nrrd``: "Upload Volume", "Submit Label" of a photo opened in Slicer) is stored as a PNG.
+        Sending the same photo again under its id changes nothing (Slicer uploads a session's photo before each
+        label); another photo under a taken id is refused (409)."""
         with tempfile.TemporaryDirectory(prefix="spine_curve_photo_") as tmp:
-            png = Path(tmp) / f"{image_id}.png"
+            try:
+                suffix = suffix_of(image_filename, UPLOAD_PHOTO_SUFFIXES)
+                image_id = image_id or Path(image_filename).name[: -len(suffix)]
+                image_id = self.checked_id(image_id, must_exist=False)
+                if suffix not in PHOTO_SUFFIXES:
+                    png = Path(tmp) / f"{image_id}.png"
+                    photo_volume_to_png(image_filename, png, self.max_pixels, name=f"{image_id}{suffix}")
+                    image_filename, suffix = str(png), ".png"
+                check_photo(image_filename, self.max_pixels, name=f"{image_id}{suffix}")
+            except UploadError as err:
+                raise Refused(err.status, str(err)) from err
+            if image_id in self._datastore.objects:
+                if self._same_photo(image_id, image_filename):
+                    logger.info("photo %s sent again unchanged: kept as it is", image_id)
+                    return image_id
+                raise Refused(409, f"a different photo with id '{image_id}' exists already; choose another id.")
+            info = {k: v for k, v in (image_info or {}).items() if k in ("user", "client_id")}
+            with Image.open(image_filename) as img:
+                mode = img.mode
+            if mode not in CONVERTED_MODES:
+                return self._store_image(image_id, image_filename, suffix.lower(), info)
+            png = Path(tmp) / f"{image_id}.rgb.png"
             with Image.open(image_filename) as img:
                 photo_mode(img).save(png, format="PNG")
             return self._store_image(image_id, str(png), ".png", info | {"converted_from": mode})
+
+    def _same_photo(self, image_id: str, path: str) -> bool:
+        """Whether the photo at ``path`` has the pixels of the stored photo ``image_id`` (RGB, as the models read)."""
+        try:
+            with Image.open(self.get_image_uri(image_id)) as a, Image.open(path) as b:
+                return a.size == b.size and np.array_equal(np.asarray(photo_mode(a)), np.asarray(photo_mode(b)))
+        except OSError:
+            return False
 
     def _store_image(self, image_id: str, source: str, ext: str, info: dict[str, Any]) -> str:
         """MONAI Label's ``add_image`` with an atomic copy."""

@@ -13,18 +13,14 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
+from monai.metrics import DiceMetric
 from PIL import Image
 
 from lib.trainers.candidate import CandidateTrainer, split_entries
 from monai_gamanet.io.uploads import UploadError, read_curve_label
 
 logger = logging.getLogger(__name__)
-
-
-def dice(pred: np.ndarray, truth: np.ndarray) -> float:
-    inter = float(np.logical_and(pred, truth).sum())
-    total = float(pred.sum() + truth.sum())
-    return 1.0 if total == 0 else 2 * inter / total
 
 
 class SpineCurveTrainer(CandidateTrainer):
@@ -75,10 +71,10 @@ class SpineCurveTrainer(CandidateTrainer):
         chain = SpineChain(
             self.models.depth.get(device), CurvePredictor.from_bundle(weights_root, self.overrides, device)
         )
-        scores = []
+        metric = DiceMetric(include_background=True, ignore_empty=False)  # MONAI's; an empty pair scores 1
         for item in items:
             photo = load_photo(item["image"])
             pred = chain.curve.probability(photo, chain.depth_for_curve(photo)) > 0.5  # (W, H)
             truth = np.asarray(Image.open(item["label"])).T > 0
-            scores.append(dice(pred, truth))
-        return float(np.mean(scores))
+            metric(torch.from_numpy(pred)[None, None].float(), torch.from_numpy(truth)[None, None].float())
+        return float(metric.aggregate().item())
