@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from monai_gamanet.data.datalist import load_datalist
-from monai_gamanet.data.synthetic import generate_sample
+from monai_gamanet.data.synthetic import regenerate
 from monai_gamanet.metrics.levels import LEVELS
 from monai_gamanet.metrics.surface import surface_rotation
 
@@ -38,8 +38,7 @@ def measure(dataset: Path, depth_model: dict | None, n: int | None) -> dict[str,
     out: dict[str, list] = {"truth": [], "surface": [], "sensor": [], "estimate": []}
     for item in load_datalist(dataset / "datalist.json")["test"][:n]:
         doc = json.loads(Path(item["curve"]).read_text())
-        origin, size = doc["generator"], doc["image_size"]
-        sample = generate_sample(origin["index"], origin["seed"], size["height"], size["width"])
+        sample = regenerate(doc)
         truth_doc, spacing = sample.curve, sample.curve["pixel_spacing_mm"]
         points = np.array([truth_doc["surface_vertebrae"][lvl] for lvl in LEVELS])
         sensor = np.asarray(Image.open(item["depth"]), dtype=np.float64).T  # (W, H) mm, 0 = none

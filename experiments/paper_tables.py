@@ -73,7 +73,7 @@ import torch
 
 from experiments.spec import DepthRunSpec, RunSpec
 from experiments.tables import DEPTH_COLUMNS, write_depth_tables
-from monai_gamanet.data.synthetic import generate_dataset, generate_sample
+from monai_gamanet.data.synthetic import generate_dataset, regenerate
 from monai_gamanet.inference.bundles import run_bundle
 
 __all__ = [
@@ -221,8 +221,7 @@ def reference_rows(dataset: Path, size: tuple[int, int], percentiles: list[float
     targets, masks, surfaces = [], [], []
     for item in datalist["test"]:
         doc = json.loads((dataset / item["curve"]).read_text())
-        shape, origin = doc["image_size"], doc["generator"]
-        sample = generate_sample(origin["index"], origin["seed"], shape["height"], shape["width"])
+        sample = regenerate(doc)
         depth = torch.from_numpy(np.ascontiguousarray(sample.depth.astype(np.float32).T))[None]
         surface = torch.from_numpy(np.ascontiguousarray(sample.surface.T))[None]
         surface = surface.where(valid_depth_mask(depth), torch.zeros(()))

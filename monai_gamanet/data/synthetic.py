@@ -34,16 +34,24 @@ from PIL import Image
 from monai_gamanet.data.datalist import split_indices
 from monai_gamanet.data.files import atomic_write
 from monai_gamanet.data.geometry import curve_to_band
-from monai_gamanet.data.phantom.anatomy import build_spine, height_field, sample_parameters
+from monai_gamanet.data.phantom.anatomy import add_curvature, build_spine, height_field, restage, sample_parameters
 from monai_gamanet.data.phantom.render import render_depth, render_photo, surface_normals
 from monai_gamanet.metrics.levels import LEVEL_T, LEVELS
 from monai_gamanet.metrics.morphology import measure_spine
 
-__all__ = ["PhantomSample", "generate_sample", "write_sample", "generate_dataset", "write_preview", "main"]
+__all__ = [
+    "PhantomSample",
+    "generate_sample",
+    "regenerate",
+    "write_sample",
+    "generate_dataset",
+    "write_preview",
+    "main",
+]
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.2"  # 1.1: ground truth measured by metrics.morphology.measure_spine; 1.2: rotation per level
+GENERATOR_VERSION = "1.3"  # 1.1: truth by metrics.morphology.measure_spine; 1.2: rotation per level; 1.3: captures
 MIN_SIZE = (48, 24)
 
 
@@ -72,8 +80,18 @@ def _to_pixels(x_mm: np.ndarray, y_mm: np.ndarray, spacing: float, width: int) -
     return np.stack([x_mm / spacing + (width - 1) / 2, y_mm / spacing - 0.5], axis=1)
 
 
+CAPTURE_STREAM = 7919  # a third seed word for the random stream of capture k of a sample (generate_sample)
+
+
 def generate_sample(
-    index: int, seed: int = 0, height: int = 480, width: int = 240, band_width: float = 5.0, name: str | None = None
+    index: int,
+    seed: int = 0,
+    height: int = 480,
+    width: int = 240,
+    band_width: float = 5.0,
+    name: str | None = None,
+    capture: int = 0,
+    added_cobb_deg: float = 0.0,
 ) -> PhantomSample:
     """Generate phantom sample ``index`` of the dataset drawn with ``seed``.
 
@@ -84,18 +102,30 @@ def generate_sample(
         width: photo width in pixels (columns).
         band_width: width of the curve band of the label, in pixels.
         name: id written in the curve JSON; default ``case_{index:04d}``.
+        capture: 0 is the sample itself; ``k > 0`` another capture of the same back (the same subject, skin and
+            room): the subject stood again (:func:`~monai_gamanet.data.phantom.anatomy.restage`: sway, shoulder
+            tilt, camera distance), another light, exposure and camera noise (``render_photo``'s ``capture_rng``),
+            a new depth capture with its own noise and holes. For repeatability studies.
+        added_cobb_deg: the major curve made this much larger
+            (:func:`~monai_gamanet.data.phantom.anatomy.add_curvature`): a later visit after a progression.
     """
     if height < MIN_SIZE[0] or width < MIN_SIZE[1]:
         raise ValueError(
             f"phantom size must be at least {MIN_SIZE[0]} x {MIN_SIZE[1]} (H x W); got {height} x {width}."
         )
+    if capture < 0:
+        raise ValueError(f"capture must be 0 (the sample) or a positive capture number, not {capture}.")
     rng = np.random.default_rng([int(seed), int(index)])
+    capture_rng = np.random.default_rng([int(seed), int(index), CAPTURE_STREAM, int(capture)]) if capture else None
     params = sample_parameters(rng, height, width)
+    if capture_rng is not None:
+        params = restage(params, capture_rng)
+    params = add_curvature(params, added_cobb_deg)
     spine = build_spine(params)
     h, body = height_field(params, spine)
     normals = surface_normals(h, params.spacing_mm)
-    image, photo_params = render_photo(rng, normals, body, params.spacing_mm)
-    depth, depth_params = render_depth(rng, h, normals, body, params.distance_mm)
+    image, photo_params = render_photo(rng, normals, body, params.spacing_mm, capture_rng)
+    depth, depth_params = render_depth(capture_rng or rng, h, normals, body, params.distance_mm)
 
     s = params.spacing_mm
     points = np.round(_to_pixels(spine.x, spine.y, s, width), 3)
@@ -134,6 +164,8 @@ def generate_sample(
             "version": GENERATOR_VERSION,
             "seed": int(seed),
             "index": int(index),
+            "capture": int(capture),
+            "added_cobb_deg": float(added_cobb_deg),
             "band_width_px": band_width,
             "parameters": params.to_dict(),
             "photo": photo_params,
@@ -142,6 +174,22 @@ def generate_sample(
     }
     surface = (params.distance_mm - h).astype(np.float32)
     return PhantomSample(image=image, depth=depth, label=label, curve=curve, surface=surface)
+
+
+def regenerate(curve: dict) -> PhantomSample:
+    """The sample a curve JSON of this generator was written from (its seed, index, size, capture and added
+    curvature), with what the files do not hold: the noise-free surface, the true rotation per level."""
+    origin, size = curve["generator"], curve["image_size"]
+    return generate_sample(
+        origin["index"],
+        origin["seed"],
+        size["height"],
+        size["width"],
+        origin.get("band_width_px", 5.0),
+        curve.get("id"),
+        origin.get("capture", 0),
+        origin.get("added_cobb_deg", 0.0),
+    )
 
 
 def write_sample(sample: PhantomSample, out_dir: str | Path, name: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import SimpleITK as sitk
 from PIL import Image
 
 from monai_gamanet.data.geometry import curve_to_band
-from monai_gamanet.data.synthetic import GENERATOR_VERSION, generate_dataset, generate_sample
+from monai_gamanet.data.synthetic import GENERATOR_VERSION, generate_dataset, generate_sample, regenerate
 from monai_gamanet.metrics.morphology import measure_spine, severity_class
 from tests.conftest import N_SAMPLES, SEED
 
@@ -89,7 +89,7 @@ def test_cobb_angle_remeasured_from_written_points(curve_docs: list[dict]) -> No
         n_structural = sum(c >= 10 for c in doc["cobb_angles_deg"])
         assert doc["curve_type"] == {0: "none", 1: "C"}.get(n_structural, "S")
         assert list(doc["vertebrae"])[0] == "C7" and list(doc["vertebrae"])[-1] == "L5"
-        assert doc["generator"]["seed"] == SEED and doc["generator"]["version"] == GENERATOR_VERSION == "1.2"
+        assert doc["generator"]["seed"] == SEED and doc["generator"]["version"] == GENERATOR_VERSION == "1.3"
 
 
 def test_label_is_the_band_along_the_written_curve(phantom_dir: Path, datalist: dict) -> None:
@@ -137,3 +137,38 @@ def test_command_line(tmp_path: Path) -> None:
     bad = subprocess.run(cmd[:-4] + ["--n", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "at least 1" in bad.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before, "a refused run changed the dataset"
+
+
+def test_another_capture_is_the_same_back_under_other_light_stance_and_distance() -> None:
+    first = generate_sample(4, seed=5, height=96, width=48)
+    again, other = (
+        generate_sample(4, seed=5, height=96, width=48, capture=1),
+        generate_sample(4, seed=5, height=96, width=48, capture=2),
+    )
+    g0, g1, g2 = (s.curve["generator"] for s in (first, again, other))
+    assert g1["capture"] == 1 and g0["capture"] == 0
+    # the same subject and skin: curve, anatomy and skin tone; another light, stance and camera
+    assert (
+        g1["parameters"]["curves"] == g0["parameters"]["curves"]
+        and g1["photo"]["skin_tone_index"] == g0["photo"]["skin_tone_index"]
+    )
+    assert g1["photo"]["light_azimuth_deg"] != g0["photo"]["light_azimuth_deg"] != g2["photo"]["light_azimuth_deg"]
+    assert g1["parameters"]["imbalance_mm"] != g0["parameters"]["imbalance_mm"]
+    assert abs(again.curve["major_cobb_deg"] - first.curve["major_cobb_deg"]) < 1.0
+    assert not np.array_equal(again.image, first.image) and not np.array_equal(again.depth, first.depth)
+    # reproducible, and capture 0 is the sample itself
+    np.testing.assert_array_equal(generate_sample(4, seed=5, height=96, width=48, capture=1).image, again.image)
+    np.testing.assert_array_equal(generate_sample(4, seed=5, height=96, width=48, capture=0).image, first.image)
+    with pytest.raises(ValueError, match="capture"):
+        generate_sample(4, seed=5, capture=-1)
+
+
+def test_a_later_visit_with_added_curvature_and_regeneration_from_its_curve_file() -> None:
+    earlier = generate_sample(6, seed=5)
+    later = generate_sample(6, seed=5, capture=3, added_cobb_deg=10.0)
+    assert later.curve["generator"]["added_cobb_deg"] == 10.0
+    assert 7.0 < later.curve["major_cobb_deg"] - earlier.curve["major_cobb_deg"] < 13.0
+    again = regenerate(json.loads(json.dumps(later.curve)))
+    np.testing.assert_array_equal(again.image, later.image)
+    np.testing.assert_array_equal(again.surface, later.surface)
+    assert again.curve == later.curve

@@ -18,13 +18,31 @@ shading.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from monai_gamanet.metrics.levels import level_t
 
-__all__ = ["CurveSpec", "BackParameters", "SpineCurve", "sample_parameters", "build_spine", "height_field"]
+__all__ = [
+    "CurveSpec",
+    "BackParameters",
+    "SpineCurve",
+    "sample_parameters",
+    "restage",
+    "add_curvature",
+    "build_spine",
+    "height_field",
+    "SWAY_DEG",
+    "SHOULDER_TILT_DEG",
+    "DISTANCE_CHANGE",
+]
+
+# How much another capture of the same subject may differ (restage): a lateral lean of the trunk (sway) and a tilt
+# of the shoulder line within a few degrees, the camera nearer or further by up to this fraction.
+SWAY_DEG = (-2.0, 2.0)
+SHOULDER_TILT_DEG = (-2.0, 2.0)
+DISTANCE_CHANGE = (-0.1, 0.1)
 
 
 @dataclass
@@ -162,6 +180,45 @@ def sample_parameters(rng: np.random.Generator, height: int = 480, width: int = 
             "sigma_x": float(rng.uniform(35.0, 50.0) * scale),
         },
     )
+
+
+def restage(p: BackParameters, rng: np.random.Generator) -> BackParameters:
+    """The same subject stood again in front of the camera: another capture, not another back.
+
+    The trunk leans sideways by a sway angle in :data:`SWAY_DEG` (C7 moves over the pelvis: a common tilt, which
+    changes no Cobb angle), the shoulder line tilts by an angle in :data:`SHOULDER_TILT_DEG`, and the camera stands
+    nearer or further by a fraction in :data:`DISTANCE_CHANGE`: the pixel size scales with the distance about the
+    photo's centre, so the back is framed a little larger or smaller. Anatomy and curve are unchanged.
+    """
+    length = p.y_l5_mm - p.y_c7_mm
+    sway, tilt = (np.radians(rng.uniform(*r)) for r in (SWAY_DEG, SHOULDER_TILT_DEG))
+    ratio = 1.0 + rng.uniform(*DISTANCE_CHANGE)
+    spacing = p.spacing_mm * ratio
+    shift = p.height / 2 * (spacing - p.spacing_mm)  # mm from the photo's top: the centre stays where it was
+    return replace(
+        p,
+        spacing_mm=float(spacing),
+        distance_mm=float(p.distance_mm * ratio),
+        imbalance_mm=float(p.imbalance_mm + np.tan(sway) * length),
+        shoulder_drop_mm=float(p.shoulder_drop_mm + np.tan(tilt) * 2 * p.widths_mm["shoulder"]),
+        y_c7_mm=float(p.y_c7_mm + shift),
+        y_l5_mm=float(p.y_l5_mm + shift),
+        y_cleft_mm=float(p.y_cleft_mm + shift),
+    )
+
+
+def add_curvature(p: BackParameters, degrees: float) -> BackParameters:
+    """The same subject with its major curve (the largest target Cobb angle) ``degrees`` larger: a progression.
+
+    The rotation, shoulder and waist asymmetry follow from the curve as for any subject; the measured Cobb angle
+    of the result (``measure_spine``) is the truth, which differs from the target by the curve's shape.
+    """
+    if not degrees:
+        return p
+    major = max(range(len(p.curves)), key=lambda k: p.curves[k].target_cobb_deg)
+    curves = list(p.curves)
+    curves[major] = replace(curves[major], target_cobb_deg=float(max(curves[major].target_cobb_deg + degrees, 0.0)))
+    return replace(p, curves=curves)
 
 
 def _smooth_ramp(x: np.ndarray) -> np.ndarray:

@@ -82,8 +82,21 @@ def _skin_albedo(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.n
     return albedo, {"skin_tone_index": float(tone_index)}
 
 
+def _draw_light(rng: np.random.Generator) -> tuple[float, float, np.ndarray, float, float]:
+    """A clinic's light: from the camera's side (off the camera axis by LIGHT_OFF_AXIS_DEG) and from above (azimuth
+    within LIGHT_AZIMUTH_DEG of straight up; + = from the photo's right), its colour, intensity and the ambient."""
+    off_axis, azimuth = (np.radians(rng.uniform(*r)) for r in (LIGHT_OFF_AXIS_DEG, LIGHT_AZIMUTH_DEG))
+    light_colour = np.array([1.0, 1.0, 1.0]) + rng.uniform(-0.08, 0.08) * np.array([1.0, 0.0, -1.0])
+    intensity, ambient = rng.uniform(0.75, 1.1), rng.uniform(0.15, 0.35)
+    return off_axis, azimuth, light_colour, intensity, ambient
+
+
 def render_photo(
-    rng: np.random.Generator, normals: np.ndarray, body: np.ndarray, spacing_mm: float
+    rng: np.random.Generator,
+    normals: np.ndarray,
+    body: np.ndarray,
+    spacing_mm: float,
+    capture_rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Render the 8-bit RGB photo (H, W, 3) of the back.
 
@@ -92,20 +105,21 @@ def render_photo(
         normals: (H, W, 3) surface normals of the back's height field (:func:`surface_normals`).
         body: (H, W) signed distance to the silhouette in pixels, > 0 inside the body.
         spacing_mm: pixel size in mm (sets how far the shadow on the wall falls).
+        capture_rng: for another capture of the same back (a later visit): the light, exposure, vignette and the
+            camera's noise are drawn from it instead, within the same clinic ranges; the skin and the room stay
+            those of ``rng`` (which is drawn from exactly as without it).
 
     Returns:
         the photo and the lighting/camera parameters that were drawn.
     """
     shape = body.shape
-    # A clinic's light: from the camera's side (off the camera axis by LIGHT_OFF_AXIS_DEG) and from above
-    # (azimuth within LIGHT_AZIMUTH_DEG of straight up; + = from the photo's right). Rows grow downwards, so
-    # "above" is -y in the normals' frame.
-    off_axis, azimuth = (np.radians(rng.uniform(*r)) for r in (LIGHT_OFF_AXIS_DEG, LIGHT_AZIMUTH_DEG))
+    # Rows grow downwards, so "above" is -y in the normals' frame.
+    off_axis, azimuth, light_colour, intensity, ambient = _draw_light(rng)
+    if capture_rng is not None:
+        off_axis, azimuth, light_colour, intensity, ambient = _draw_light(capture_rng)
     light = np.array(
         [np.sin(off_axis) * np.sin(azimuth), -np.sin(off_axis) * np.cos(azimuth), np.cos(off_axis)], np.float32
     )
-    light_colour = np.array([1.0, 1.0, 1.0]) + rng.uniform(-0.08, 0.08) * np.array([1.0, 0.0, -1.0])
-    intensity, ambient = rng.uniform(0.75, 1.1), rng.uniform(0.15, 0.35)
 
     lambert = np.clip(normals @ light, 0.0, None)
     half = light + np.array([0.0, 0.0, 1.0], np.float32)
@@ -127,11 +141,12 @@ def render_photo(
     alpha = np.clip(body + 0.5, 0.0, 1.0)[..., None]  # anti-aliased silhouette
     linear = (alpha * skin_rgb + (1.0 - alpha) * wall_rgb) * light_colour.astype(np.float32)
     cols = np.linspace(-1.0, 1.0, shape[1], dtype=np.float32)[None, :]
-    vignette = rng.uniform(0.0, 0.25)
-    linear *= (np.float32(rng.uniform(0.85, 1.2)) * (1.0 - np.float32(vignette) * (cols**2 + rows**2) / 2))[..., None]
+    camera = rng if capture_rng is None else capture_rng
+    vignette, exposure = camera.uniform(0.0, 0.25), camera.uniform(0.85, 1.2)
+    linear *= (np.float32(exposure) * (1.0 - np.float32(vignette) * (cols**2 + rows**2) / 2))[..., None]
     srgb = _linear_to_srgb(linear)
-    noise = rng.uniform(0.5, 2.5)
-    srgb += rng.standard_normal(srgb.shape, dtype=np.float32) * np.float32(noise) * (0.5 + srgb / 255.0)
+    noise = camera.uniform(0.5, 2.5)
+    srgb += camera.standard_normal(srgb.shape, dtype=np.float32) * np.float32(noise) * (0.5 + srgb / 255.0)
     photo = np.clip(srgb + 0.5, 0, 255).astype(np.uint8)
     params = {
         "light_azimuth_deg": float(np.degrees(azimuth)),
