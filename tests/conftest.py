@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monai_gamanet.data.synthetic import generate_dataset
+from monai_gamanet.data.synthetic import generate_dataset, generate_sample
 
 N_SAMPLES = 10
 SEED = 7
@@ -52,3 +52,33 @@ def random_depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "models").mkdir()
     torch.save(create_depth_network("gamanet", output_activation="sigmoid").state_dict(), root / "models" / "model.pt")
     return root
+
+
+@pytest.fixture(scope="session")
+def random_curve_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A curve bundle folder holding a random-weight RGBD U-Net of the bundle's architecture."""
+    import torch
+    from monai.networks.nets import UNet
+
+    root = tmp_path_factory.mktemp("curve_bundle")
+    (root / "models").mkdir()
+    unet = UNet(2, 4, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
+    torch.save(unet.state_dict(), root / "models" / "model.pt")
+    return root
+
+
+@pytest.fixture(scope="session")
+def phantom_visits() -> dict:
+    """One phantom back with a C curve of 15-35 deg (seed 3, 240 x 120): its first visit, another photo of it
+    unchanged (capture 1), and a later visit with the major curve 10 deg larger (capture 2)."""
+    size = {"height": 240, "width": 120}
+    index = next(
+        i
+        for i in range(60)
+        if (doc := generate_sample(i, 3, **size).curve)["curve_type"] == "C" and 15 <= doc["major_cobb_deg"] <= 35
+    )
+    return {
+        "first": generate_sample(index, 3, **size),
+        "unchanged": generate_sample(index, 3, capture=1, **size),
+        "progressed": generate_sample(index, 3, capture=2, added_cobb_deg=10.0, **size),
+    }

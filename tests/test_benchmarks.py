@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "depth_networks.py"
 
@@ -91,3 +96,63 @@ def test_label_server_load_benchmark_drives_a_real_server(tmp_path: Path) -> Non
     assert bench.main([*args, "--output", str(out)]) == 0
     rows = [line.split("|") for line in out.read_text().splitlines()[2:]]
     assert [(r[1].strip(), r[2].strip(), r[3].strip()) for r in rows] == [("1", "2", "0"), ("2", "2", "0")]
+
+
+class OffsetChain:
+    """Stands in for the chain: the true curve's major Cobb angle of each capture, plus 1 deg on odd captures and
+    minus 1 deg on even ones (a model whose error depends on the session only)."""
+
+    def __init__(self, seed: int, size: tuple[int, int]) -> None:
+        self.seed, self.size = seed, size
+
+    def __call__(self, photo, name: str, spacing, depth_range_mm):
+        from types import SimpleNamespace
+
+        from monai_gamanet.data.synthetic import generate_sample
+
+        back, capture = map(int, re.fullmatch(r"back(\d+)_capture(\d+)", name).groups())
+        truth = generate_sample(back, self.seed, *self.size, capture=capture).curve
+        report = {
+            "curve_found": True,
+            "major_cobb_deg": truth["major_cobb_deg"] + (1.0 if capture % 2 else -1.0),
+            "surface_rotation_deg": {"T8": float(capture)},
+        }
+        return SimpleNamespace(report=report)
+
+
+def test_repeatability_pools_the_within_back_spread() -> None:
+    import numpy as np
+
+    bench = _load("repeatability")
+    sd, pooled = bench.within_sd(np.array([[10.0, 12.0, np.nan], [20.0, 20.0, 20.0], [5.0, np.nan, np.nan]]))
+    assert pooled == 2 and sd == pytest.approx(np.sqrt((2.0 + 0.0) / 2))  # the lone capture pools nothing
+    size = (96, 48)
+    results = bench.measure({"offset": OffsetChain(11, size)}, backs=3, captures=2, seed=11, size=size)
+    stats = bench.figures(results)["offset"]
+    truth = results["truth"]
+    expected = bench.within_sd(truth + np.array([-1.0, 1.0]))[0]
+    assert stats["cobb_within_sd_deg"] == pytest.approx(expected, abs=1e-3) and stats["cobb_mae_deg"] == 1.0
+    assert stats["cobb_sdc_deg"] == pytest.approx(1.96 * np.sqrt(2) * expected, abs=2e-3)
+    assert stats["rotation_within_sd_deg"] == pytest.approx(np.sqrt(0.5), abs=1e-3)  # 0 then 1 deg at T8
+    assert stats["curve_found"] == 6 and set(stats["factor_r"]) == set(bench.FACTORS)
+    assert "| offset | 6/6 | 3 |" in bench.table({"offset": stats}, 3, 2)
+
+
+def test_repeatability_benchmark_runs_the_real_chain(
+    random_depth_bundle: Path, random_curve_bundle: Path, tmp_path: Path
+) -> None:
+    curve = shutil.copytree(random_curve_bundle, tmp_path / "curve_bundle")  # a record here reaches no other test
+    args = ["--depth-bundle", str(random_depth_bundle), "--depth-overrides", '{"spatial_size": [24, 48]}']
+    args += ["--curve-bundle", str(curve), "--curve-overrides", '{"spatial_size": [32, 64]}', "--size", "96", "48"]
+    args += ["--backs", "2", "--captures", "2", "--output", str(tmp_path / "out")]
+    text = _load("repeatability").main(args)
+    assert text.startswith("| model | curve found |") and "| RGBD curve |" in text
+    assert (tmp_path / "out" / "repeatability.md").read_text().strip() == text
+    figures = json.loads((tmp_path / "out" / "repeatability.json").read_text())["RGBD curve"]
+    if figures["cobb_sdc_deg"] is None:  # a random model finds a curve twice on a back by chance only
+        with pytest.raises(SystemExit):
+            _load("repeatability").main([*args, "--record"])
+        assert not (curve / "models" / "repeatability.json").exists()
+    else:
+        _load("repeatability").main([*args, "--record"])
+        assert json.loads((curve / "models" / "repeatability.json").read_text())["cobb_sdc_deg"] >= 0

@@ -120,6 +120,7 @@ def curve_markups(
     z: np.ndarray | Sequence[float] | None = None,
     measurements: Sequence[dict] = (),
     description: str = "",
+    color: Sequence[float] = (1.0, 0.8, 0.0),
 ) -> dict:
     """A Slicer markups document (schema v1.0.3) holding one ``Curve`` through ``points``, in the photo's pixels.
 
@@ -131,6 +132,7 @@ def curve_markups(
         z: a z per point in the same pixel units (the surface curve); default 0 (on the photo).
         measurements: entries of :func:`measurement` (e.g. :func:`morphology_measurements`), shown by Slicer.
         description: a one-line summary for other readers (Slicer does not show a markup's description).
+        color: the curve's RGB colour in Slicer, 0-1 (default yellow, as the overlays draw the line).
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 2 or not np.all(np.isfinite(pts)):
@@ -169,7 +171,11 @@ def curve_markups(
         "lastUsedControlPointNumber": len(control_points),
         "controlPoints": control_points,
         "measurements": list(measurements),
-        "display": {"visibility": True, "color": [1.0, 0.8, 0.0], "selectedColor": [1.0, 0.5, 0.0]},
+        "display": {
+            "visibility": True,
+            "color": [float(c) for c in color],
+            "selectedColor": [1.0, 0.5, 0.0],
+        },
     }
     return {"@schema": MARKUPS_SCHEMA_URL, "markups": [curve]}
 

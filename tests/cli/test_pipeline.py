@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from monai_gamanet.cli.pipeline import main, run_photo
+from monai_gamanet.cli.pipeline import compare_photos, main, run_photo
 from monai_gamanet.inference.chain import SpineChain
 from monai_gamanet.inference.depth import DepthPredictor
 from tests.schemas import validate_markups
@@ -58,14 +58,9 @@ def test_one_photo_gives_report_overlay_depth_and_two_slicer_curves(
 
 
 def test_cli_reports_bad_files_and_goes_on(
-    tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path
+    tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path, random_curve_bundle: Path
 ):
-    from monai.networks.nets import UNet
-
-    curve = tmp_path / "curve_bundle"
-    (curve / "models").mkdir(parents=True)
-    unet = UNet(2, 4, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
-    torch.save(unet.state_dict(), curve / "models" / "model.pt")
+    curve = random_curve_bundle
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG this is not an image")
     notes = tmp_path / "notes.txt"
@@ -87,3 +82,69 @@ def test_cli_reports_bad_files_and_goes_on(
         main(
             [str(photo), "--out", str(out), "--depth-bundle", str(random_depth_bundle), "--curve-bundle", str(tmp_path)]
         )
+
+
+class PerPhotoChain:
+    """The chain with each photo's own perfect curve model, chosen by the photo's name: two visits of one back
+    measured as a perfect curve model would."""
+
+    def __init__(self, chains: dict[str, SpineChain]) -> None:
+        self.chains = chains
+
+    def __call__(self, photo, name: str, spacing: float = 1.0, depth_range_mm=None):
+        return self.chains[name](photo, name, spacing, depth_range_mm)
+
+
+def test_two_visits_compared_call_a_known_progression(
+    tmp_path: Path, phantom_visits: dict, random_depth_bundle: Path
+) -> None:
+    depth = DepthPredictor.from_bundle(random_depth_bundle, DEPTH_SMALL, "cpu")
+    photos, chains = {}, {}
+    for name, key in (("visit_2025", "first"), ("visit_2026", "progressed")):
+        sample = phantom_visits[key]
+        photos[key] = tmp_path / f"{name}.png"
+        Image.fromarray(sample.image).save(photos[key])
+        truth = GroundTruthCurve(torch.from_numpy(sample.label.T.copy()))
+        chains[name] = SpineChain(depth, curve_predictor(truth, tmp_path, "rgbd"))
+    spacing = phantom_visits["first"].curve["pixel_spacing_mm"]
+    out = tmp_path / "compare"
+    comparison = compare_photos(photos["first"], photos["progressed"], out, PerPhotoChain(chains), spacing, None, 3.0)
+    assert json.loads((out / "compare.json").read_text()) == comparison
+    truth_change = (
+        phantom_visits["progressed"].curve["major_cobb_deg"] - phantom_visits["first"].curve["major_cobb_deg"]
+    )
+    assert comparison["major"]["change_deg"] == pytest.approx(truth_change, abs=2.0)  # read off the two photos
+    assert comparison["verdict"] == "progression >= 5 deg likely" and comparison["sdc_source"] == "--sdc-deg"
+    for visit in ("earlier", "later"):  # each photo's own results, apart: the same name at both visits is fine
+        assert len(list((out / visit).glob("*_report.json"))) == 1
+    earlier, later = (validate_markups(p)["markups"][0] for p in comparison["markups"])  # Slicer's schema
+    assert earlier["name"].endswith("(earlier visit)") and later["name"].endswith("(later visit)")
+    assert earlier["display"]["color"] != later["display"]["color"]
+    first = [np.array(c["controlPoints"][0]["position"]) for c in (earlier, later)]
+    np.testing.assert_allclose(first[0], first[1], atol=0.01)  # the earlier line placed on the later photo at C7
+    assert np.asarray(Image.open(comparison["overlay"])).shape == phantom_visits["progressed"].image.shape
+
+
+def test_cli_compare_decides_nothing_without_curves_or_repeatability(
+    tmp_path: Path, phantom_visits: dict, random_depth_bundle: Path, random_curve_bundle: Path
+) -> None:
+    curve = random_curve_bundle
+    earlier, later = tmp_path / "earlier.png", tmp_path / "later.png"
+    Image.fromarray(phantom_visits["first"].image).save(earlier)
+    Image.fromarray(phantom_visits["progressed"].image).save(later)
+    bundles = ["--depth-bundle", str(random_depth_bundle), "--depth-overrides", json.dumps(DEPTH_SMALL)]
+    bundles += ["--curve-bundle", str(curve), "--curve-overrides", '{"spatial_size": [32, 64]}']
+    out = tmp_path / "out"
+    assert main(["--compare", str(earlier), str(later), "--out", str(out), *bundles]) == 0
+    comparison = json.loads((out / "compare.json").read_text())
+    assert comparison["sdc_deg"] is None and "no repeatability record" in comparison["sdc_source"]
+    assert comparison["verdict"] is None  # a random model: no curve, or a change without its error; nothing called
+    # a photo that is not one: refused before anything is written
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a photo")
+    again = tmp_path / "again"
+    assert main(["--compare", str(earlier), str(notes), "--out", str(again), *bundles]) == 1
+    assert not list(again.rglob("*.*"))
+    for bad in (["--sdc-deg", "-1"], [str(earlier)]):  # a negative error; photos and --compare at once
+        with pytest.raises(SystemExit):
+            main(["--compare", str(earlier), str(later), "--out", str(again), *bundles, *bad])
