@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,8 @@ def compare_photos(
             comparison["markups"].append(str(write_markups(out / f"compare_{visit}.mrk.json", document)))
             picture = overlay_curve(picture, points=lines[visit], line_rgb=colour)
     image = Image.fromarray(picture)
-    ImageDraw.Draw(image).text((4, 4), _compare_headline(comparison), fill=(255, 255, 255))
+    lines = textwrap.wrap(_compare_headline(comparison), max(10, (image.width - 8) // 6))  # 6 px per character
+    ImageDraw.Draw(image).multiline_text((4, 4), "\n".join(lines), fill=(255, 255, 255))
     comparison["overlay"] = str(out / "compare_overlay.png")
     _atomic_png(Path(comparison["overlay"]), np.asarray(image))
     text = json.dumps(comparison, indent=1)
