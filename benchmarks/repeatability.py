@@ -181,9 +181,10 @@ def main(argv: list[str] | None = None) -> str:
     rgbd = CurvePredictor.from_bundle(args.curve_bundle, args.curve_overrides, args.device)
     chains = {f"{rgbd.inputs.upper()} curve": SpineChain(depth, rgbd)}
     if args.rgb_curve_bundle is not None:
-        rgb = CurvePredictor.from_bundle(args.rgb_curve_bundle, args.curve_overrides, args.device)
-        if rgb.inputs != "rgb" or rgbd.inputs != "rgbd":
-            parser.error(f"--curve-bundle must be RGBD and --rgb-curve-bundle RGB; got {rgbd.inputs}, {rgb.inputs}")
+        if rgbd.inputs != "rgbd":
+            parser.error(f"--curve-bundle must be an RGBD model to compare with RGB; it takes {rgbd.inputs}")
+        rgb_overrides = {**(args.curve_overrides or {}), "inputs": "rgb"}  # a bundle folder does not record it
+        rgb = CurvePredictor.from_bundle(args.rgb_curve_bundle, rgb_overrides, args.device)
         chains[f"{rgb.inputs.upper()} curve"] = SpineChain(depth, rgb)
     stats = figures(measure(chains, args.backs, args.captures, args.seed, tuple(args.size)))
     text = table(stats, args.backs, args.captures)

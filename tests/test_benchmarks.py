@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "depth_networks.py"
 
@@ -147,6 +148,14 @@ def test_repeatability_benchmark_runs_the_real_chain(
     args += ["--backs", "2", "--captures", "2", "--output", str(tmp_path / "out")]
     text = _load("repeatability").main(args)
     assert text.startswith("| model | curve found |") and "| RGBD curve |" in text
+    from monai.networks.nets import UNet
+
+    rgb = tmp_path / "rgb_bundle"  # an RGB-only U-Net (3 input channels) beside it: both rows measured
+    (rgb / "models").mkdir(parents=True)
+    unet = UNet(2, 3, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
+    torch.save(unet.state_dict(), rgb / "models" / "model.pt")
+    both = _load("repeatability").main([*args[:-2], "--rgb-curve-bundle", str(rgb)])  # no --output: printed only
+    assert "| RGBD curve |" in both and "| RGB curve |" in both
     assert (tmp_path / "out" / "repeatability.md").read_text().strip() == text
     figures = json.loads((tmp_path / "out" / "repeatability.json").read_text())["RGBD curve"]
     if figures["cobb_sdc_deg"] is None:  # a random model finds a curve twice on a back by chance only
