@@ -89,7 +89,23 @@ def map_onto(points: np.ndarray | Sequence, target: np.ndarray | Sequence) -> np
     return np.stack([moved.real, moved.imag], axis=1)
 
 
-def _curve_row(earlier: dict | None, later: dict | None, sdc: float | None, threshold: float = PROGRESSION_DEG) -> dict:
+def _change(earlier_deg: float, later_deg: float, sdc: float | None, threshold: float = PROGRESSION_DEG) -> dict:
+    """The change from one Cobb angle to the next, its 95 % interval ``change +- SDC`` and the verdict."""
+    change = float(later_deg) - float(earlier_deg)
+    if sdc is None:
+        return {
+            "change_deg": round(change, 2),
+            "interval_deg": None,
+            "verdict": "not decided: no measured repeatability",
+        }
+    return {
+        "change_deg": round(change, 2),
+        "interval_deg": [round(change - sdc, 2), round(change + sdc, 2)],
+        "verdict": LIKELY if change >= threshold and change > sdc else NOT_SHOWN,
+    }
+
+
+def _curve_row(earlier: dict | None, later: dict | None, sdc: float | None) -> dict:
     where = later or earlier
     row = {
         "convex": where["convex"],
@@ -98,22 +114,12 @@ def _curve_row(earlier: dict | None, later: dict | None, sdc: float | None, thre
         "apex_later": later["apex"] if later else None,
         "earlier_cobb_deg": earlier["cobb_deg"] if earlier else None,
         "later_cobb_deg": later["cobb_deg"] if later else None,
-        "change_deg": None,
-        "interval_deg": None,
-        "verdict": None,
     }
     if earlier is None or later is None:
         seen, missing = ("later", "earlier") if earlier is None else ("earlier", "later")
-        row["verdict"] = f"seen on the {seen} photo only (under 5 deg or absent on the {missing} one)"
-        return row
-    change = float(later["cobb_deg"]) - float(earlier["cobb_deg"])
-    row["change_deg"] = round(change, 2)
-    if sdc is None:
-        row["verdict"] = "not decided: no measured repeatability"
-        return row
-    row["interval_deg"] = [round(change - sdc, 2), round(change + sdc, 2)]
-    row["verdict"] = LIKELY if change >= threshold and change > sdc else NOT_SHOWN
-    return row
+        verdict = f"seen on the {seen} photo only (under 5 deg or absent on the {missing} one)"
+        return row | {"change_deg": None, "interval_deg": None, "verdict": verdict}
+    return row | _change(earlier["cobb_deg"], later["cobb_deg"], sdc)
 
 
 def compare_reports(earlier: dict, later: dict, sdc_deg: float | None = None) -> dict:
@@ -143,12 +149,7 @@ def compare_reports(earlier: dict, later: dict, sdc_deg: float | None = None) ->
         return out | {"curves": [], "major": None, "verdict": None, "note": "no curve on the " + "; ".join(missing)}
     rows = [_curve_row(a, b, sdc_deg) for a, b in match_curves(earlier["curves"], later["curves"])]
     major = {"earlier_cobb_deg": earlier["major_cobb_deg"], "later_cobb_deg": later["major_cobb_deg"]}
-    major_row = _curve_row(
-        {"cobb_deg": major["earlier_cobb_deg"], "apex": "", "convex": "", "region": ""},
-        {"cobb_deg": major["later_cobb_deg"], "apex": "", "convex": "", "region": ""},
-        sdc_deg,
-    )
-    major |= {k: major_row[k] for k in ("change_deg", "interval_deg", "verdict")}
+    major |= _change(major["earlier_cobb_deg"], major["later_cobb_deg"], sdc_deg)
     decided = [r["verdict"] for r in [*rows, major] if r["verdict"] in (LIKELY, NOT_SHOWN)]
     verdict = LIKELY if LIKELY in decided else NOT_SHOWN if decided else None
     if sdc_deg is None:
