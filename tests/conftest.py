@@ -54,17 +54,27 @@ def random_depth_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def random_curve_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A curve bundle folder holding a random-weight RGBD U-Net of the bundle's architecture."""
+def _random_curve_bundle(root: Path, in_channels: int) -> Path:
+    """``root`` as a curve bundle folder holding a random-weight U-Net of the bundle's architecture."""
     import torch
     from monai.networks.nets import UNet
 
-    root = tmp_path_factory.mktemp("curve_bundle")
-    (root / "models").mkdir()
-    unet = UNet(2, 4, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
+    (root / "models").mkdir(parents=True)
+    unet = UNet(2, in_channels, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
     torch.save(unet.state_dict(), root / "models" / "model.pt")
     return root
+
+
+@pytest.fixture(scope="session")
+def random_curve_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A curve bundle folder holding a random-weight RGBD U-Net of the bundle's architecture."""
+    return _random_curve_bundle(tmp_path_factory.mktemp("curve_bundle"), 4)
+
+
+@pytest.fixture(scope="session")
+def random_rgb_curve_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same with an RGB-only U-Net (3 input channels)."""
+    return _random_curve_bundle(tmp_path_factory.mktemp("rgb_curve_bundle"), 3)
 
 
 @pytest.fixture(scope="session")

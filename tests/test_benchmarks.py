@@ -140,7 +140,7 @@ def test_repeatability_pools_the_within_back_spread() -> None:
 
 
 def test_repeatability_benchmark_runs_the_real_chain(
-    random_depth_bundle: Path, random_curve_bundle: Path, tmp_path: Path
+    random_depth_bundle: Path, random_curve_bundle: Path, random_rgb_curve_bundle: Path, tmp_path: Path
 ) -> None:
     curve = shutil.copytree(random_curve_bundle, tmp_path / "curve_bundle")  # a record here reaches no other test
     args = ["--depth-bundle", str(random_depth_bundle), "--depth-overrides", '{"spatial_size": [24, 48]}']
@@ -148,13 +148,8 @@ def test_repeatability_benchmark_runs_the_real_chain(
     args += ["--backs", "2", "--captures", "2", "--output", str(tmp_path / "out")]
     text = _load("repeatability").main(args)
     assert text.startswith("| model | curve found |") and "| RGBD curve |" in text
-    from monai.networks.nets import UNet
-
-    rgb = tmp_path / "rgb_bundle"  # an RGB-only U-Net (3 input channels) beside it: both rows measured
-    (rgb / "models").mkdir(parents=True)
-    unet = UNet(2, 3, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
-    torch.save(unet.state_dict(), rgb / "models" / "model.pt")
-    both = _load("repeatability").main([*args[:-2], "--rgb-curve-bundle", str(rgb)])  # no --output: printed only
+    rgb = ["--rgb-curve-bundle", str(random_rgb_curve_bundle)]  # an RGB-only U-Net beside it: both rows measured
+    both = _load("repeatability").main([*args[:-2], *rgb])  # no --output: printed only
     assert "| RGBD curve |" in both and "| RGB curve |" in both
     assert (tmp_path / "out" / "repeatability.md").read_text().strip() == text
     figures = json.loads((tmp_path / "out" / "repeatability.json").read_text())["RGBD curve"]

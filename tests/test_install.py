@@ -17,7 +17,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 LEFT_OUT = (".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", "demo_output", "serve_output", ".*_cache")
@@ -65,14 +64,14 @@ def test_the_installed_package_finds_its_bundles_and_app(installed: Path, tmp_pa
 
 
 def test_the_console_script_and_the_bundle_runner_work_outside_the_checkout(
-    installed: Path, tmp_path: Path, phantom_dir: Path, datalist: dict, random_depth_bundle: Path
+    installed: Path,
+    tmp_path: Path,
+    phantom_dir: Path,
+    datalist: dict,
+    random_depth_bundle: Path,
+    random_curve_bundle: Path,
 ) -> None:
-    from monai.networks.nets import UNet
-
-    curve = tmp_path / "curve_bundle"
-    (curve / "models").mkdir(parents=True)
-    unet = UNet(2, 4, 2, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2)
-    torch.save(unet.state_dict(), curve / "models" / "model.pt")
+    curve = random_curve_bundle
     photo = phantom_dir / datalist["test"][0]["image"]
     script = installed.parent / "monai-gamanet-pipeline"
     args = [str(photo), "--out", str(tmp_path / "out"), "--depth-bundle", str(random_depth_bundle)]
