@@ -47,7 +47,7 @@ from monai_gamanet.data.synthetic import generate_sample, write_sample
 from monai_gamanet.inference.bundles import run_bundle
 from monai_gamanet.metrics.editing import redraw_share
 
-__all__ = ["STRATEGIES", "evaluate", "main", "summarise"]
+__all__ = ["STRATEGIES", "evaluate", "main", "measure_photos", "summarise", "summarise_photos"]
 
 logger = logging.getLogger("experiments.correction_loop")
 
@@ -72,36 +72,54 @@ def _entry(name: str) -> dict[str, str]:
     return {"image": f"images/{name}.png", "label": f"labels/{name}.png", "curve": f"curves/{name}.json"}
 
 
-def evaluate(chain, items: list[dict]) -> dict:
-    """The chain on every test item (``image``, ``label``, ``curve`` files): the loop's figures for one model."""
+def measure_photos(chain, items: list[dict]) -> list[dict]:
+    """The chain on every test item (``id``, ``image``, ``label``, ``curve`` files): per photo the Cobb error
+    (NaN where no curve was found), severity right, the Dice of the curve label, the redraw share and the flip
+    uncertainty (the app's active-learning score)."""
     import torch
     from monai.metrics import DiceMetric
 
     from monai_gamanet.inference.chain import load_photo
 
-    dice = DiceMetric(include_background=True, ignore_empty=False)
-    errors, severity, redraw, uncertainty = [], [], [], []
+    rows = []
     for item in items:
         doc = json.loads(Path(item["curve"]).read_text())
         photo = load_photo(item["image"])
-        depth = chain.depth_for_curve(photo)
+        depth = chain.depth(photo)
         result = chain(photo, item["id"], doc["pixel_spacing_mm"], depth=depth)
         truth = np.asarray(Image.open(item["label"])).T > 0
+        dice = DiceMetric(include_background=True, ignore_empty=False)
         dice(torch.from_numpy(result.label > 0)[None, None].float(), torch.from_numpy(truth)[None, None].float())
         found = bool(result.report.get("curve_found"))
-        errors.append(abs(result.report["major_cobb_deg"] - doc["major_cobb_deg"]) if found else math.nan)
-        severity.append(found and result.report["severity"] == doc["severity"])
-        redraw.append(redraw_share(result.report["points"] if found else None, doc["points"], doc["pixel_spacing_mm"]))
-        uncertainty.append(chain.curve.uncertainty(photo, depth))
-    err, unc = np.asarray(errors), np.asarray(uncertainty)
+        rows.append(
+            {
+                "id": item["id"],
+                "cobb_error_deg": abs(result.report["major_cobb_deg"] - doc["major_cobb_deg"]) if found else math.nan,
+                "severity_right": found and result.report["severity"] == doc["severity"],
+                "dice": float(dice.aggregate().item()),
+                "redraw_share": redraw_share(
+                    result.report["points"] if found else None, doc["points"], doc["pixel_spacing_mm"]
+                ),
+                "uncertainty": chain.curve.uncertainty(photo, depth if chain.curve.needs_depth else None),
+            }
+        )
+    return rows
+
+
+def summarise_photos(rows: list[dict]) -> dict:
+    """The loop's figures for one model from :func:`measure_photos`' rows: Cobb MAE over found curves, severity
+    accuracy, mean Dice, redraw share, photos without a curve and, with at least 6 curves found, whether the
+    uncertainty predicts the Cobb error (Pearson r, the MAE of the most and least certain thirds)."""
+    err = np.asarray([r["cobb_error_deg"] for r in rows], float)
+    unc = np.asarray([r["uncertainty"] for r in rows], float)
     ok = np.isfinite(err)
     out = {
         "cobb_mae_deg": float(err[ok].mean()) if ok.any() else None,
-        "severity_accuracy": float(np.mean(severity)),
-        "dice": float(dice.aggregate().item()),
-        "redraw_share": float(np.mean(redraw)),
+        "severity_accuracy": float(np.mean([r["severity_right"] for r in rows])),
+        "dice": float(np.mean([r["dice"] for r in rows])),
+        "redraw_share": float(np.mean([r["redraw_share"] for r in rows])),
         "no_curve_found": int((~ok).sum()),
-        "test_photos": len(items),
+        "test_photos": len(rows),
     }
     if ok.sum() >= 6 and err[ok].std() > 0 and unc[ok].std() > 0:
         order = np.argsort(unc[ok])
@@ -110,6 +128,11 @@ def evaluate(chain, items: list[dict]) -> dict:
         out["mae_most_certain_third"] = float(err[ok][order[:third]].mean())
         out["mae_least_certain_third"] = float(err[ok][order[-third:]].mean())
     return out
+
+
+def evaluate(chain, items: list[dict]) -> dict:
+    """:func:`summarise_photos` of :func:`measure_photos`: the loop's figures for the served model."""
+    return summarise_photos(measure_photos(chain, items))
 
 
 def _initial_model(seed_dir: Path, items: list[dict], args: argparse.Namespace) -> Path:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -160,3 +161,41 @@ def test_repeatability_benchmark_runs_the_real_chain(
     else:
         _load("repeatability").main([*args, "--record"])
         assert json.loads((curve / "models" / "repeatability.json").read_text())["cobb_sdc_deg"] >= 0
+
+
+def test_curve_uncertainty_correlation_arithmetic() -> None:
+    """Pearson r, its Fisher-z interval and Spearman's r on samples of known relation; too few pairs give None."""
+    bench = _load("curve_uncertainty")
+    x = np.arange(20.0)
+    exact = bench.correlation(x, 2 * x + 1)
+    assert exact["r"] == pytest.approx(1.0) and exact["spearman"] == pytest.approx(1.0)
+    noisy = bench.correlation(x, x**3 - 30 * x**2)  # monotone after its dip: Spearman and Pearson differ
+    assert noisy["r_low"] < noisy["r"] < noisy["r_high"] and noisy["r"] != pytest.approx(noisy["spearman"])
+    flat = bench.correlation(x, np.ones(20))
+    assert flat == {"r": None, "r_low": None, "r_high": None, "spearman": None}
+    rows = [
+        {"cobb_error_deg": float(e), "uncertainty": float(u), "severity_right": True, "dice": 0.5, "redraw_share": 0}
+        for e, u in zip([1, 2, 3, 4, 5, 6, 7, 8, 9, float("nan")], [0.1 * i for i in range(10)], strict=True)
+    ]
+    stats = bench.figures(rows)  # the error rises with the uncertainty: predictive, the thirds ordered
+    assert stats["curve_found"] == 9 and stats["predictive"] and stats["correlation"]["r"] == pytest.approx(1.0)
+    assert stats["mae_most_certain_third"] == pytest.approx(2.0) and stats["mae_least_certain_third"] == pytest.approx(
+        8
+    )
+
+
+def test_curve_uncertainty_benchmark_runs_the_real_chain(
+    phantom_dir: Path, random_depth_bundle: Path, random_curve_bundle: Path, random_rgb_curve_bundle: Path, tmp_path
+) -> None:
+    args = ["--dataset", str(phantom_dir), "--split", "validation", "--depth-bundle", str(random_depth_bundle)]
+    args += ["--depth-overrides", '{"spatial_size": [24, 48]}', "--curve-overrides", '{"spatial_size": [32, 64]}']
+    models = ["--curve-bundle", f"rgbd={random_curve_bundle}", "--curve-bundle", f"rgb={random_rgb_curve_bundle}"]
+    text = _load("curve_uncertainty").main([*args, *models, "--output", str(tmp_path)])
+    assert text.startswith("| model | curve found |") and "| rgbd | " in text and "| rgb | " in text
+    strict = {"parse_constant": lambda c: pytest.fail(f"{c} in the JSON")}  # no NaN for a curve not found
+    saved = json.loads((tmp_path / "curve_uncertainty.json").read_text(), **strict)
+    assert len(saved["photos"]["rgb"]) == len(json.loads((phantom_dir / "datalist.json").read_text())["validation"])
+    with pytest.raises(SystemExit):  # two datasets need each model twice, in the same order
+        _load("curve_uncertainty").main([*args, "--dataset", str(phantom_dir), *models])
+    with pytest.raises(SystemExit):
+        _load("curve_uncertainty").main([*args, "--curve-bundle", "no-folder-given"])
