@@ -555,7 +555,7 @@ def write_curve_tables(
         "",
         f"- Curve U-Net: {spec.epochs} epochs at {size} (H x W), batch {spec.batch}, "
         + settings_text
-        + " (MONAI UNet, flips + Gaussian noise, Adam 1e-4); best-validation-Dice model.",
+        + " (MONAI UNet, flips + Gaussian noise, Adam; 1e-4 constant unless said); best-validation-Dice model.",
         f"- Phantom: {spec.samples} samples per seed, split 8:1:1; depth model: "
         + (
             f"`{spec.depth_bundle}` for every seed (settings {spec.depth_overrides})."

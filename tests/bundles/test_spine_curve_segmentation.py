@@ -30,10 +30,13 @@ def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
 
 
 def test_rgb_input_trains_without_a_depth_model_and_evaluates(tmp_path: Path) -> None:
-    result = _cli("--bundle_root", str(tmp_path), "--inputs", "rgb", "--epochs", "2", *TINY)
+    schedule = ["--lr_schedule", "warmup_cosine", "--learning_rate", "0.001"]  # the Table 4 recipe (constant: app)
+    result = _cli("--bundle_root", str(tmp_path), "--inputs", "rgb", "--epochs", "2", *schedule, *TINY)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "val_dice" in result.stdout and "photo(s) computed" not in result.stdout + result.stderr
     assert (tmp_path / "models" / "model.pt").is_file() and (tmp_path / "models" / "last.pt").is_file()
+    last = torch.load(tmp_path / "models" / "last.pt", map_location="cpu", weights_only=True)
+    assert last["lr_scheduler"]["last_epoch"] > 0  # the schedule's place is saved: a resumed run continues it
     assert not (tmp_path / "dataset" / "depth_cache").exists()
     overlay = str([TRAIN, str(CONFIGS / "evaluate.yaml")])
     cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", overlay, "--bundle_root", str(tmp_path)]
