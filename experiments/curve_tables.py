@@ -142,6 +142,13 @@ def parse_spec(argv: list[str] | None = None) -> CurveRunSpec:
         default=CurveRunSpec.settings,
         help="bundle: the curve bundle's defaults; recorded: those of docs/table4_cpu.md (CE loss, 0.5 mask)",
     )
+    parser.add_argument(
+        "--model",
+        choices=("best", "final"),
+        default=CurveRunSpec.model,
+        help="evaluate the best-validation-Dice model (eval/) or the final one (eval_final/; the 0.5-mask Dice "
+        "misjudges a network whose band probability stays under 0.5, whose centre line is still read)",
+    )
     parser.add_argument("--tables-only", action="store_true", help="train nothing: tables from the saved runs")
     return CurveRunSpec.from_namespace(parser.parse_args(argv))
 
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> str:
 
         def train(s: int, n: str) -> dict:
             overrides = {"bundle_root": str(spec.seed_dir(s) / n), **shared[s], **SETTINGS[spec.settings], **RUNS[n]}
-            return pt.train_and_evaluate(BUNDLE, overrides, spec.epochs, threads, f"{n} (seed {s})")
+            return pt.train_and_evaluate(BUNDLE, overrides, spec.epochs, threads, f"{n} (seed {s})", spec.model)
 
         results = pt.run_all(spec, train)
     text = write_curve_tables(

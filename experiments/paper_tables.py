@@ -322,19 +322,37 @@ def run_one(spec: DepthRunSpec, name: str, seed: int, dataset: Path) -> dict:
     return train_and_evaluate(BUNDLE, common, spec.epochs, threads, f"{name} (seed {seed})")
 
 
-def train_and_evaluate(bundle: str, overrides: dict, epochs: int, threads: int | None, label: str) -> dict:
+def train_and_evaluate(
+    bundle: str, overrides: dict, epochs: int, threads: int | None, label: str, model: str = "best"
+) -> dict:
     """Train the bundle run in ``overrides["bundle_root"]`` to ``epochs`` (continuing it where it stopped) and
     evaluate it (``train.yaml`` + ``evaluate.yaml``) unless already done; returns its ``eval/metrics.json``.
 
-    The run's output is appended to ``<bundle_root>/log.txt``; a finished, evaluated run is not repeated.
+    ``model="final"`` evaluates the network at the end of training (``models/final.pt``, taken from ``last.pt``)
+    into ``eval_final/`` instead of the best-validation ``models/model.pt``: for a schedule that ends at rate 0,
+    and for a selection metric that can mislead (the curve's validation Dice at the 0.5 mask, measured). The
+    run's output is appended to ``<bundle_root>/log.txt``; a finished, evaluated run is not repeated.
     """
     root = Path(overrides["bundle_root"])
-    metrics, log = root / "eval" / "metrics.json", root / "log.txt"
+    folder = root / ("eval" if model == "best" else "eval_final")
+    metrics, log = folder / "metrics.json", root / "log.txt"
     if _last_epoch(root) < epochs:
-        metrics.unlink(missing_ok=True)
+        for stale in (
+            root / "eval" / "metrics.json",
+            root / "eval_final" / "metrics.json",
+            root / "models" / "final.pt",
+        ):
+            stale.unlink(missing_ok=True)
         logger.info("%s: training to epoch %d", label, epochs)
         run_bundle(bundle, ["train.yaml"], {**overrides, "epochs": epochs}, log, threads)
     if not metrics.is_file():
+        if model == "final":
+            import torch
+
+            final = root / "models" / "final.pt"
+            last = torch.load(root / "models" / "last.pt", map_location="cpu", weights_only=False)
+            torch.save(last["network"], final)
+            overrides = {**overrides, "ckpt_path": str(final), "output_dir": str(folder)}
         run_bundle(bundle, ["train.yaml", "evaluate.yaml"], overrides, log, threads)
         logger.info("%s: trained and evaluated, %.1f min so far", label, run_minutes(root))
     return json.loads(metrics.read_text())
@@ -367,7 +385,7 @@ def saved_results(spec: RunSpec) -> dict[int, dict[str, dict]]:
     without one is left out (and named in the log)."""
     results: dict[int, dict[str, dict]] = {seed: {} for seed in spec.seeds}
     for seed, name in spec.todo():
-        path = spec.seed_dir(seed) / name / "eval" / "metrics.json"
+        path = spec.seed_dir(seed) / name / spec.eval_dir / "metrics.json"
         if path.is_file():
             results[seed][name] = json.loads(path.read_text())
         else:

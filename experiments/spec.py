@@ -46,6 +46,11 @@ class RunSpec:
         """The folder of one seed's phantom and runs: ``out/seed<S>``."""
         return self.out / f"seed{seed}"
 
+    @property
+    def eval_dir(self) -> str:
+        """Each run's evaluation folder under its bundle folder."""
+        return "eval"
+
     def todo(self) -> list[tuple[int, str]]:
         """Every (seed, run) pair, seed-major: a whole seed first."""
         return [(seed, name) for seed in self.seeds for name in self.runs]
@@ -117,7 +122,13 @@ class CurveRunSpec(RunSpec):
     workers: int = 2
     name: str = "table4"
     settings: str = "bundle"
+    model: str = "best"  # which weights are evaluated: best (validation Dice at 0.5) or final (the schedule's end)
     tables_only: bool = False
+
+    @property
+    def eval_dir(self) -> str:
+        """``eval`` for the best-validation model, ``eval_final`` for the final one: both kept side by side."""
+        return "eval" if self.model == "best" else "eval_final"
 
     def depth_spec(self) -> DepthRunSpec:
         """The depth runs of this experiment (without ``depth_bundle``): GAMA-Net on each seed's phantom, in

@@ -383,11 +383,11 @@ def write_depth_tables(
         for run, per in gaps.items():
             cells = []
             for i in range(len(bins)):
-                mean = {
+                binned = {  # not `mean`: that name holds the runs' results written below
                     k: statistics.fmean(g["test"]["by_depth"][i][k] for g in per)
                     for k in ("signed_error", "abs_error", "delta1")
                 }
-                cells.append(f"{mean['signed_error']:+.3f} / {mean['abs_error']:.3f} / {mean['delta1']:.2f}")
+                cells.append(f"{binned['signed_error']:+.3f} / {binned['abs_error']:.3f} / {binned['delta1']:.2f}")
             lines.append(f"| {run} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     (spec.out / f"{spec.name}.md").write_text(text)
@@ -555,7 +555,8 @@ def write_curve_tables(
         "",
         f"- Curve U-Net: {spec.epochs} epochs at {size} (H x W), batch {spec.batch}, "
         + settings_text
-        + " (MONAI UNet, flips + Gaussian noise, Adam; 1e-4 constant unless said); best-validation-Dice model.",
+        + " (MONAI UNet, flips + Gaussian noise, Adam; 1e-4 constant unless said); "
+        + ("best-validation-Dice model." if spec.model == "best" else "the final model (end of the schedule)."),
         f"- Phantom: {spec.samples} samples per seed, split 8:1:1; depth model: "
         + (
             f"`{spec.depth_bundle}` for every seed (settings {spec.depth_overrides})."

@@ -39,3 +39,14 @@ def test_one_trained_depth_model_for_every_seed(tmp_path: Path, random_depth_bun
     assert not (tmp_path / "depth").exists()
     caches = list((tmp_path / "t4" / "seed0" / "phantom" / "depth_cache").glob("estimated_*"))
     assert len(caches) == 1 and len(list(caches[0].glob("*.png"))) == 20
+    # the final network (the schedule's end) evaluated beside the best one, without training again
+    log = (tmp_path / "t4" / "seed0" / "rgbd" / "log.txt").read_text()
+    final = main([*args, "--model", "final", "--name", "final"])
+    run = tmp_path / "t4" / "seed0" / "rgbd"
+    assert (run / "eval_final" / "metrics.json").is_file() and (run / "eval" / "metrics.json").is_file()
+    assert (run / "models" / "final.pt").is_file() and "the final model (end of the schedule)" in final
+    assert "train_loss" not in (run / "log.txt").read_text()[len(log) :]  # evaluated, not trained again
+    assert (
+        main([*args, "--model", "final", "--tables-only", "--name", "again"]).split("## Budget")[0]
+        == final.split("## Budget")[0]
+    )
