@@ -19,7 +19,8 @@ DEPTH_KEYS = [
 ]  # fmt: skip
 CURVE_KEYS = [
     "out", "depth_out", "depth_bundle", "depth_overrides", "depth_epochs", "depth_size", "depth_settings", "epochs",
-    "batch", "size", "samples", "seeds", "runs", "jobs", "threads", "workers", "name", "settings", "tables_only",
+    "batch", "size", "samples", "seeds", "runs", "jobs", "threads", "workers", "name", "settings", "model",
+    "tables_only",
 ]  # fmt: skip
 
 
