@@ -25,7 +25,7 @@ Writes ``<name>.md`` and ``<name>.json`` (:func:`experiments.tables.write_curve_
 and the morphology (Cobb MAE and r, severity and curve-type accuracy, photos with no curve found) as the mean (and
 standard deviation) over seeds; paired per-image differences between inputs (mean and standard error over every test
 photo of every seed); the agreement with the true Cobb angle (Bland-Altman); the issue's goals, each said met or
-missed; every run's validation Dice curve with a plateau test; the budget and the machine.
+missed; every run's validation line agreement curve (its key metric) with a plateau test; the budget and the machine.
 
 The command line is parsed once into an :class:`experiments.spec.CurveRunSpec` (:func:`parse_spec`); its
 :meth:`~experiments.spec.CurveRunSpec.depth_spec` is the depth runs' :class:`~experiments.spec.DepthRunSpec`.
@@ -70,7 +70,8 @@ SETTINGS_TEXT = {
 
 
 def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
-    """The seed's phantom, its trained depth model and the cached depth: the overrides every curve run shares."""
+    """The seed's phantom, its trained depth model (when a run uses estimated depth) and the cached depth: the
+    overrides every curve run shares."""
     from monai_gamanet.data import prepare_dataset
     from monai_gamanet.inference.depth_cache import cache_depth
 
@@ -82,20 +83,24 @@ def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
         "batch_size": spec.batch,
         "num_workers": 2,
     }
+    sources = {RUNS[n].get("depth_source", "estimated") for n in spec.runs if RUNS[n]["inputs"] != "rgb"}
     if spec.depth_bundle is not None:  # one trained depth model for every seed's photos
         shared["depth_bundle_root"] = str(spec.depth_bundle)
         shared["depth_overrides"] = json.loads(spec.depth_overrides)
-    else:
+    elif "estimated" in sources:  # no depth model trained for runs that use no estimate (RGB, sensor depth)
         depth = spec.depth_spec()
         pt.run_one(depth, "gamanet", seed, dataset)
         shared["depth_bundle_root"] = str(depth.seed_dir(seed) / "gamanet")
         shared["depth_overrides"] = {"spatial_size": depth.spatial_size, **pt.run_overrides("gamanet", depth)}
     # once, before the runs that share it (as the bundle asks: same arguments, same cache folder)
     datalist = prepare_dataset(dataset)
-    sources = {RUNS[n].get("depth_source", "estimated") for n in spec.runs if RUNS[n]["inputs"] != "rgb"}
     for source in sorted(sources):
         cache_depth(
-            datalist, dataset / "depth_cache", source, shared["depth_bundle_root"], overrides=shared["depth_overrides"]
+            datalist,
+            dataset / "depth_cache",
+            source,
+            shared.get("depth_bundle_root"),
+            overrides=shared.get("depth_overrides"),
         )
     return shared
 
@@ -146,8 +151,8 @@ def parse_spec(argv: list[str] | None = None) -> CurveRunSpec:
         "--model",
         choices=("best", "final"),
         default=CurveRunSpec.model,
-        help="evaluate the best-validation-Dice model (eval/) or the final one (eval_final/; the 0.5-mask Dice "
-        "misjudges a network whose band probability stays under 0.5, whose centre line is still read)",
+        help="evaluate the best-validation model (by line agreement; eval/) or the final one (the schedule's end; "
+        "eval_final/)",
     )
     parser.add_argument("--tables-only", action="store_true", help="train nothing: tables from the saved runs")
     return CurveRunSpec.from_namespace(parser.parse_args(argv))
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> str:
         pt.total_minutes(spec, spec.todo()),
         settings_text=SETTINGS_TEXT[spec.settings],
         depth_settings_text=pt.SETTINGS_TEXT[spec.depth_settings],
-        curves=pt.validation_curves(spec, "dice"),
+        curves=pt.validation_curves(spec, "line_agreement"),
     )
     logger.info("tables written to %s:\n%s", spec.out / f"{spec.name}.md", text)
     return text

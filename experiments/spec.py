@@ -122,7 +122,7 @@ class CurveRunSpec(RunSpec):
     workers: int = 2
     name: str = "table4"
     settings: str = "bundle"
-    model: str = "best"  # which weights are evaluated: best (validation Dice at 0.5) or final (the schedule's end)
+    model: str = "best"  # which weights are evaluated: best (validation line agreement) or final (the schedule's end)
     tables_only: bool = False
 
     @property

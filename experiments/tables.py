@@ -6,7 +6,7 @@
   with its plateau test and the generalisation gap;
 * :func:`write_curve_tables` (:mod:`experiments.curve_tables`): Table 4's mask metrics and the morphology, paired
   per-image differences between inputs, the Bland-Altman agreement with the true Cobb angle, the issue's goals said
-  met or missed, the validation Dice curves, the budget and the machine;
+  met or missed, the validation curves of the key metric (line agreement), the budget and the machine;
 
 and the statistics they report (:func:`summarize`, :func:`paired_differences`, :func:`plateau`,
 :func:`recovered_fraction`, :func:`bland_altman`). Whatever depends on the runners' run tables (e.g. each run's
@@ -25,9 +25,8 @@ from pathlib import Path
 import torch
 
 from experiments.spec import CurveRunSpec, DepthRunSpec
-from monai_gamanet.handlers.curve_report import CURVE_HEADERS, MORPHOLOGY_METRICS
+from monai_gamanet.handlers.curve_report import CURVE_HEADERS, REPORT_METRICS
 from monai_gamanet.handlers.report import ALIGNED, ALIGNED_COLUMNS, header, metrics_markdown
-from monai_gamanet.metrics.curve import CURVE_METRICS
 from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
 
 __all__ = [
@@ -101,17 +100,19 @@ CURVE_ROWS = {  # run -> row label, in the tables' order
     "rgbd_ce": "RGBD, the paper's CE loss alone (diagnostic)",
     "rgbd_dicece": "RGBD, Dice + CE loss (diagnostic)",
 }
-CURVE_COLUMNS = [*CURVE_METRICS, *MORPHOLOGY_METRICS]
+ESTIMATED_ROWS = ("depth", "rgbd", "rgbd_ce", "rgbd_dicece")  # the rows whose D channel is the depth model's
+CURVE_COLUMNS = list(REPORT_METRICS)  # Table 4's five, the morphology, the threshold-free line agreement
 # paired per-image comparisons: (a, b) -> a - b; per image: Dice, IoU, |Cobb error| (both found), severity right
 CURVE_PAIRS = [
     ("rgbd", "rgb"),
     ("rgb", "depth"),
     ("rgbd", "depth"),
     ("rgbd_gt", "rgbd"),
+    ("rgbd_gt", "rgb"),
     ("rgbd_dicece", "rgbd"),
     ("rgbd", "rgbd_ce"),
 ]
-CURVE_PAIRED = ("dice", "iou", "cobb_error", "severity_correct", "curve_type_correct")
+CURVE_PAIRED = ("dice", "iou", "line_agreement", "cobb_error", "severity_correct", "curve_type_correct")
 # the quality issue's goals: Cobb MAE with estimated depth level with the best depth-sensor figure published (4.0 deg),
 # with the sensor's depth 3.0 deg; severity accuracy 85 %; RGBD better than RGB beyond 2 standard errors (paired)
 GOAL_COBB_MAE, GOAL_COBB_MAE_SENSOR, GOAL_SEVERITY, GOAL_SE = 4.0, 3.0, 0.85, 2.0
@@ -407,7 +408,7 @@ def paired_rows(metrics: dict) -> dict[str, dict[str, float]]:
     rows = {}
     for r in metrics.get("per_image", []):
         name = Path(r.get("label") or r["image"]).name  # the label: depth-only runs' "image" is the depth PNG
-        row = {m: float(r[m]) for m in ("dice", "iou") if r.get(m) is not None}
+        row = {m: float(r[m]) for m in ("dice", "iou", "line_agreement") if r.get(m) is not None}
         if "true_major_cobb_deg" in r:
             row["severity_correct"] = float(r.get("severity") == r["true_severity"])
             row["curve_type_correct"] = float(r.get("curve_type") == r["true_curve_type"])
@@ -429,11 +430,12 @@ def goals(mean: dict[str, dict[str, float]], paired: dict[tuple[str, str], dict]
     """The quality issue's goals on the test split, each said met or missed with its figures."""
     lines = []
     versus = paired.get(("rgbd", "rgb"), {})
-    for metric, better in (("dice", 1.0), ("cobb_error", -1.0)):
+    said = {"dice": "Dice", "line_agreement": "line agreement (threshold-free)", "cobb_error": "Cobb error"}
+    for metric, better in (("dice", 1.0), ("line_agreement", 1.0), ("cobb_error", -1.0)):
         if metric in versus:
             diff, se, n = versus[metric]
             lines.append(
-                f"RGBD (estimated depth) better than RGB on {'Dice' if metric == 'dice' else 'Cobb error'}, paired, "
+                f"RGBD (estimated depth) better than RGB on {said[metric]}, paired, "
                 f"beyond {GOAL_SE:g} SE: {_said(better * diff > GOAL_SE * se)} "
                 f"({diff:+.3f} ± {se:.3f} over {n} photos)."
             )
@@ -473,7 +475,8 @@ def write_curve_tables(
         settings_text: what ``spec.settings`` trains and measures with, in words.
         depth_settings_text: what ``spec.depth_settings`` trains the depth model with, in words (shown without
             ``spec.depth_bundle``).
-        curves: run -> the validation Dice curve of each seed of ``spec.seeds``.
+        curves: run -> the validation line agreement curve (the curve bundle's key metric) of each seed of
+            ``spec.seeds``.
     """
     per_seed = {s: {n: _values(m) for n, m in runs.items()} for s, runs in results.items()}
     mean, sd = summarize(per_seed, CURVE_COLUMNS)
@@ -517,8 +520,8 @@ def write_curve_tables(
             "Cobb error: |predicted - true| over photos where both runs found a curve (negative: a is closer); "
             "severity / curve type right: fraction of photos (positive: a is right more often).",
             "",
-            "| a - b | Dice | IoU | Cobb error (deg) | Severity right | Curve type right | photos |",
-            "|---|---|---|---|---|---|---|",
+            "| a - b | Dice | IoU | Line agreement | Cobb error (deg) | Severity right | Curve type right | photos |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for (a, b), d in paired.items():
             cells = [f"{d[m][0]:+.3f} ± {d[m][1]:.3f}" if m in d else "-" for m in CURVE_PAIRED]
@@ -539,7 +542,8 @@ def write_curve_tables(
         agreement[n] = {"bias": bias, "lower": lo, "upper": hi, "photos": count}
         lines.append(f"| {CURVE_ROWS[n]} | {bias:+.2f} | {lo:+.2f} to {hi:+.2f} | {count} |")
     lines += ["", "## Goals", "", *[f"- {g}" for g in goals(mean, paired)], ""]
-    lines += ["## Validation Dice per epoch (plateau: mean of the last third minus the middle third)", ""]
+    heading = "## Validation line agreement per epoch (the key metric; plateau: last third's mean minus the middle's)"
+    lines += [heading, ""]
     lines += ["| run | seed | plateau | last | every 10th epoch |", "|---|---|---|---|---|"]
     for n in names:
         by_seed = dict(zip(spec.seeds, curves[n], strict=True)) if curves and n in curves else {}
@@ -556,13 +560,19 @@ def write_curve_tables(
         f"- Curve U-Net: {spec.epochs} epochs at {size} (H x W), batch {spec.batch}, "
         + settings_text
         + " (MONAI UNet, flips + Gaussian noise, Adam; 1e-4 constant unless said); "
-        + ("best-validation-Dice model." if spec.model == "best" else "the final model (end of the schedule)."),
+        + (
+            "the best-validation model (line agreement)."
+            if spec.model == "best"
+            else "the final model (end of the schedule)."
+        ),
         f"- Phantom: {spec.samples} samples per seed, split 8:1:1; depth model: "
         + (
             f"`{spec.depth_bundle}` for every seed (settings {spec.depth_overrides})."
             if spec.depth_bundle is not None
             else f"GAMA-Net from `{spec.depth_out}/seed<S>/gamanet` ({spec.depth_epochs} epochs at "
             f"{spec.depth_size[0]} x {spec.depth_size[1]}, {depth_settings_text})."
+            if any(n in ESTIMATED_ROWS for n in names)
+            else "none (no row uses estimated depth)."
         ),
         f"- {minutes:.0f} min of run time in all on {machine_name()}, {spec.jobs} run(s) at a time.",
     ]

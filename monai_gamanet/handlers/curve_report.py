@@ -3,7 +3,8 @@
 Every figure is a MONAI metric handler with ``save_details`` (:func:`curve_metric_handlers`): Table 4's five from
 MONAI's own (``MeanIoUHandler``, ``MeanDice``, ``ConfusionMatrix``), the morphology (Cobb MAE and r, severity and
 curve-type accuracy, "no curve found") from :class:`~monai_gamanet.metrics.spine.MorphologyMetric`, fed by the
-batch (the curve probability and the truth that :class:`~monai_gamanet.transforms.CurveTruthd` loads).
+batch (the curve probability and the truth that :class:`~monai_gamanet.transforms.CurveTruthd` loads), and the
+threshold-free line agreement (:class:`~monai_gamanet.metrics.agreement.LineAgreementMetric`).
 :class:`CurveEvaluationReport` only writes files: the figures, per-image rows named by photo (for paired
 comparisons between inputs), the tables and overlays.
 """
@@ -26,13 +27,18 @@ from monai_gamanet.metrics.spine import MORPHOLOGY_METRICS, morphology_rows
 
 __all__ = [
     "CURVE_HEADERS",
+    "LINE_AGREEMENT",
     "MORPHOLOGY_METRICS",
+    "REPORT_METRICS",
     "CurveEvaluationReport",
     "curve_metric_handlers",
     "curve_report_name",
 ]
 
 logger = logging.getLogger(__name__)
+
+LINE_AGREEMENT = "line_agreement"
+REPORT_METRICS = (*CURVE_METRICS, *MORPHOLOGY_METRICS, LINE_AGREEMENT)  # every figure of the evaluation report
 
 CURVE_HEADERS = {
     "iou": "IoU",
@@ -45,6 +51,7 @@ CURVE_HEADERS = {
     "severity_accuracy": "Severity acc.",
     "curve_type_accuracy": "Curve type acc.",
     "no_curve_found": "No curve found",
+    LINE_AGREEMENT: "Line agreement",
 }
 
 
@@ -58,26 +65,33 @@ def curve_metric_handlers(
 
     Table 4's five score the one-hot (B, 2, W, H) ``pred`` against ``label`` (the curve channel); the morphology
     five read ``prob`` (the curve probability) and ``truth`` (:func:`~monai_gamanet.metrics.spine.curve_truth` rows)
-    from the engine's output, the centre line read by ``decoding``.
+    from the engine's output, the centre line read by ``decoding``; ``line_agreement`` (threshold-free, the
+    training's validation figure: :mod:`monai_gamanet.metrics.agreement`) reads ``prob`` and ``label``.
 
     Args:
-        names: the figures (default all ten: :data:`CURVE_METRICS` then :data:`MORPHOLOGY_METRICS`).
+        names: the figures (default all eleven of the report, :data:`REPORT_METRICS`).
         exclude: names left out (e.g. the key metric, given separately).
         decoding: how the morphology reads the centre line (the bundle's ``curve_decoding``).
         save_details: keep every image's value in ``engine.state.metric_details`` (the report's rows).
     """
     from monai.handlers import ConfusionMatrix, IgniteMetricHandler, MeanDice, MeanIoUHandler, from_engine
 
+    from monai_gamanet.metrics.agreement import LineAgreementMetric
     from monai_gamanet.metrics.spine import MorphologyMetric
 
-    every = [*CURVE_METRICS, *MORPHOLOGY_METRICS]
+    every = list(REPORT_METRICS)
     unknown = [n for n in [*(names or []), *exclude] if n not in every]
     if unknown:
         raise ValueError(f"unknown curve metric(s) {unknown}; choose from {every}.")
     out, morphology = from_engine(["pred", "label"]), from_engine(["prob", "truth"])
     handlers = {}
     for name in [n for n in (names or every) if n not in exclude]:
-        if name == "iou":
+        if name == LINE_AGREEMENT:
+            metric = LineAgreementMetric(decoding)
+            handlers[name] = IgniteMetricHandler(
+                metric, output_transform=from_engine(["prob", "label"]), save_details=save_details
+            )
+        elif name == "iou":
             handlers[name] = MeanIoUHandler(include_background=False, output_transform=out, save_details=save_details)
         elif name == "dice":
             handlers[name] = MeanDice(include_background=False, output_transform=out, save_details=save_details)
@@ -148,14 +162,14 @@ class CurveEvaluationReport(EvaluationReport):
         if not self.rows:
             logger.warning("no image was evaluated; no report written")
             return
-        names = [*CURVE_METRICS, *MORPHOLOGY_METRICS]
-        metrics = {n: float(engine.state.metrics[n]) for n in names if n in engine.state.metrics}
+        metrics = {n: float(engine.state.metrics[n]) for n in REPORT_METRICS if n in engine.state.metrics}
         details = engine.state.metric_details
-        for n in [n for n in CURVE_METRICS if n in details]:
+        for n in [n for n in [*CURVE_METRICS, LINE_AGREEMENT] if n in details]:
             values = torch.as_tensor(details[n]).reshape(-1).float().cpu().tolist()
             if len(values) == len(self.rows):
                 for row, v in zip(self.rows, values, strict=True):
-                    row[n] = v
+                    if v == v:  # NaN (line agreement of a label without a band): nothing to score, left out
+                        row[n] = v
         morphology = next((details[n] for n in MORPHOLOGY_METRICS if n in details), None)
         if morphology is not None and len(morphology) == len(self.rows):
             for row, measured in zip(self.rows, morphology_rows(morphology), strict=True):

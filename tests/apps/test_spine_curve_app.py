@@ -30,7 +30,9 @@ from monai_gamanet.networks import create_depth_network
 ROOT = Path(__file__).resolve().parents[2]
 CURVE_TRAIN = ROOT / "bundles" / "spine_curve_segmentation" / "configs" / "train.yaml"
 DEPTH_OVERRIDES = '{"spatial_size":[24,48]}'  # no spaces: the monailabel launcher splits arguments on them
-CURVE_OVERRIDES = '{"spatial_size":[64,128]}'
+# 1e-3, one photo a step: a U-Net trained from scratch on the 3 labelled photos finds the line within the training
+# test's 30 epochs (measured: from epoch 13; at the bundle's 1e-4 and batch 8 it takes far longer)
+CURVE_OVERRIDES = '{"spatial_size":[64,128],"learning_rate":0.001,"batch_size":1}'
 MAX_PIXELS = 1_000_000
 MAX_UPLOAD_MB = 4
 
@@ -45,8 +47,9 @@ def studies_hash(folder: Path) -> str:
 
 
 def background_network() -> torch.nn.Module:
-    """The curve bundle's U-Net answering "background" everywhere (Dice 0): any trained candidate beats it, so the
-    training test sees the swap (training from scratch: ``--conf fine_tune false``).
+    """The curve bundle's U-Net answering "background" everywhere (no curve: line agreement 0): any trained
+    candidate that finds a line beats it, so the training test sees the swap (training from scratch: ``--conf
+    fine_tune false``).
 
     The logits are set by the bias of the network's very last convolution (nothing normalises after it), every
     weight being 0: exactly (5, -5) on every pixel in float32 and in bf16 alike. (A bias on the last transposed
@@ -125,7 +128,7 @@ def client(server, tmp_path_factory):
 
 
 def train_and_wait(client, model: str, expect: str = "DONE", epochs: int = 1, infer: tuple | None = None) -> dict:
-    """One epoch of ``model`` through the server, as Slicer's Train button starts it; waits until it ends. A second
+    """``epochs`` of ``model`` through the server, as Slicer's Train button starts it; waits until it ends. A second
     request sent right after the first is refused (429), never queued (MONAI Label's check once raced with the
     training process's start). With ``infer`` (an image id and its photo's size), ``spine_curve`` infers on it all
     the while must keep answering (the new model is swapped in meanwhile)."""
@@ -410,8 +413,9 @@ def test_corrected_label_saved_as_slicer_does(client, server, phantom_dir: Path,
     assert response.status_code == 400 and "name the curve's segment" in response.json()["detail"]
 
 
-def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_dir: Path, datalist: dict) -> None:
-    """Corrected curves in, one short training run, the better model swapped in and served without a restart."""
+def test_a_short_training_then_infer_gets_the_new_model(client, server, phantom_dir: Path, datalist: dict) -> None:
+    """Corrected curves in, one short training run, the better model (by line agreement) swapped in and served
+    without a restart."""
     url, studies, work = server
     image_id = Path(datalist["test"][0]["image"]).stem
     before, _ = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})
@@ -430,10 +434,11 @@ def test_train_one_epoch_then_infer_gets_the_new_model(client, server, phantom_d
         time.sleep(0.5)
     broken = requests.post(f"{url}/infer/spine_curve?image=broken_photo", timeout=60)
     assert broken.status_code == 422 and "cannot be used" in broken.json()["detail"], broken.text
-    train_and_wait(client, "spine_curve", infer=(image_id, Image.open(studies / f"{image_id}.png").size))
+    size = Image.open(studies / f"{image_id}.png").size
+    train_and_wait(client, "spine_curve", epochs=30, infer=(image_id, size))
     stats = client.info()["train_stats"]["spine_curve"]
-    assert stats["epoch"] == stats["total_epochs"] == 1 and stats["swapped"] is True
-    assert stats["metric"] == "dice" and stats["validation_photos"] >= 1 and stats["loss"] > 0
+    assert stats["epoch"] == stats["total_epochs"] == 30 and stats["swapped"] is True, stats
+    assert stats["metric"] == "line_agreement" and stats["validation_photos"] >= 1 and stats["loss"] > 0
     assert stats["candidate_score"] > stats["served_score"] == 0.0
     assert served.read_bytes() != old_bytes and not list(served.parent.glob(".*"))
     after, params = client.infer("spine_curve", image_id, {"result_extension": ".nrrd"})

@@ -51,6 +51,7 @@ def test_rgb_input_trains_without_a_depth_model_and_evaluates(tmp_path: Path) ->
         "severity_accuracy",
         "curve_type_accuracy",
         "no_curve_found",
+        "line_agreement",
     }
     assert all(0 <= saved["metrics"][m] <= 1 for m in CURVE_METRICS)
     (row,) = saved["per_image"]  # one test photo in a 10-sample phantom

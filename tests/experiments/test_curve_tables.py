@@ -50,3 +50,15 @@ def test_one_trained_depth_model_for_every_seed(tmp_path: Path, random_depth_bun
         main([*args, "--model", "final", "--tables-only", "--name", "again"]).split("## Budget")[0]
         == final.split("## Budget")[0]
     )
+
+
+def test_rows_without_estimated_depth_train_no_depth_model(tmp_path: Path) -> None:
+    """RGB and sensor-depth rows only: the seed's phantom and its ground-truth D channel, no depth model."""
+    from experiments.curve_tables import prepare_seed
+    from experiments.spec import CurveRunSpec
+
+    spec = CurveRunSpec(out=tmp_path / "t4", depth_out=tmp_path / "depth", samples=10, runs=("rgb", "rgbd_gt"))
+    shared = prepare_seed(spec, 0)
+    assert "depth_bundle_root" not in shared and not (tmp_path / "depth").exists()
+    caches = list((tmp_path / "t4" / "seed0" / "phantom" / "depth_cache").glob("ground_truth_*"))
+    assert len(caches) == 1 and len(list(caches[0].glob("*.png"))) == 10

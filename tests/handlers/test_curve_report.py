@@ -10,7 +10,7 @@ from monai_gamanet.metrics.spine import MORPHOLOGY_METRICS
 
 
 def test_handlers_by_name() -> None:
-    assert list(curve_metric_handlers()) == [*CURVE_METRICS, *MORPHOLOGY_METRICS]
+    assert list(curve_metric_handlers()) == [*CURVE_METRICS, *MORPHOLOGY_METRICS, "line_agreement"]
     assert list(curve_metric_handlers(["dice"])) == ["dice"]
     rest = curve_metric_handlers(exclude=["dice"], decoding="mask")
     assert "dice" not in rest and rest["cobb_mae"].metric_fn.decoding == "mask"

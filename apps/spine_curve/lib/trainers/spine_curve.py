@@ -10,11 +10,10 @@ The rest (candidate outside ``models/``, validation, atomic swap only if better)
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
-import torch
-from monai.metrics import DiceMetric
 from PIL import Image
 
 from lib.trainers.candidate import CandidateTrainer, split_entries
@@ -24,10 +23,11 @@ logger = logging.getLogger(__name__)
 
 
 class SpineCurveTrainer(CandidateTrainer):
-    """Fine-tune ``spine_curve`` (Dice of the curve class at the photo's size decides the swap)."""
+    """Fine-tune ``spine_curve`` (line agreement at the photo's size decides the swap: threshold-free, the bundle's
+    own validation figure, :mod:`monai_gamanet.metrics.agreement`)."""
 
     bundle = "spine_curve_segmentation"
-    metric = "dice"
+    metric = "line_agreement"
 
     def __init__(self, models, work_dir, curve_overrides=None, depth_overrides=None, epochs=10, fine_tune=True):
         super().__init__(
@@ -64,17 +64,19 @@ class SpineCurveTrainer(CandidateTrainer):
         }
 
     def score(self, weights_root: Path, items: list[dict], device: str) -> float:
-        """Mean Dice of the curve class at the photo's size over ``items``."""
+        """Mean line agreement at the photo's size over ``items`` (the centre line read as the model's reports read
+        it, against the corrected curve's; labels without a band left out; none left: 0)."""
         from monai_gamanet.inference.chain import SpineChain, load_photo
         from monai_gamanet.inference.curve import CurvePredictor
+        from monai_gamanet.metrics.agreement import line_agreement
 
-        chain = SpineChain(
-            self.models.depth.get(device), CurvePredictor.from_bundle(weights_root, self.overrides, device)
-        )
-        metric = DiceMetric(include_background=True, ignore_empty=False)  # MONAI's; an empty pair scores 1
+        curve = CurvePredictor.from_bundle(weights_root, self.overrides, device)
+        chain = SpineChain(self.models.depth.get(device), curve)
+        scores = []
         for item in items:
             photo = load_photo(item["image"])
-            pred = chain.curve.probability(photo, chain.depth_for_curve(photo)) > 0.5  # (W, H)
-            truth = np.asarray(Image.open(item["label"])).T > 0
-            metric(torch.from_numpy(pred)[None, None].float(), torch.from_numpy(truth)[None, None].float())
-        return float(metric.aggregate().item())
+            probability = chain.curve.probability(photo, chain.depth_for_curve(photo))  # (W, H)
+            truth = np.asarray(Image.open(item["label"])).T
+            scores.append(line_agreement(probability, truth, curve.decoding))
+        scored = [s for s in scores if not math.isnan(s)]
+        return float(np.mean(scored)) if scored else 0.0
