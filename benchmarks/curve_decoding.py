@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> str:
         results = dict(zip(args.runs, pool.map(one, args.runs), strict=True))
     text = (
         f"Curve U-Net, {args.epochs} epochs at {args.size[0]} x {args.size[1]}, phantom of {args.samples} photos "
-        f"(seed {args.seed}, 8:1:1), best-validation-Dice model, {machine_name()}.\n\n" + summary(results) + "\n"
+        f"(seed {args.seed}, 8:1:1), the best-validation model (line agreement), {machine_name()}.\n\n"
+        + summary(results)
+        + "\n"
     )
     (args.out / "decoding.md").write_text(text)
     print(text)
