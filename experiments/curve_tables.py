@@ -42,7 +42,7 @@ from experiments import paper_tables as pt
 from experiments.spec import CurveRunSpec
 from experiments.tables import write_curve_tables
 
-__all__ = ["RUNS", "SETTINGS", "main", "parse_spec", "prepare_seed"]
+__all__ = ["RUNS", "SETTINGS", "depth_sources", "main", "parse_spec", "prepare_seed"]
 
 logger = logging.getLogger("experiments.curve_tables")
 
@@ -69,6 +69,11 @@ SETTINGS_TEXT = {
 }
 
 
+def depth_sources(runs: tuple[str, ...] | list[str]) -> set[str]:
+    """Where the D channel of ``runs`` comes from ("estimated", "ground_truth"); empty for RGB-only runs."""
+    return {RUNS[n].get("depth_source", "estimated") for n in runs if RUNS[n]["inputs"] != "rgb"}
+
+
 def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
     """The seed's phantom, its trained depth model (when a run uses estimated depth) and the cached depth: the
     overrides every curve run shares."""
@@ -83,7 +88,7 @@ def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
         "batch_size": spec.batch,
         "num_workers": 2,
     }
-    sources = {RUNS[n].get("depth_source", "estimated") for n in spec.runs if RUNS[n]["inputs"] != "rgb"}
+    sources = depth_sources(spec.runs)
     if spec.depth_bundle is not None:  # one trained depth model for every seed's photos
         shared["depth_bundle_root"] = str(spec.depth_bundle)
         shared["depth_overrides"] = json.loads(spec.depth_overrides)
@@ -179,6 +184,7 @@ def main(argv: list[str] | None = None) -> str:
         settings_text=SETTINGS_TEXT[spec.settings],
         depth_settings_text=pt.SETTINGS_TEXT[spec.depth_settings],
         curves=pt.validation_curves(spec, "line_agreement"),
+        depth_model="estimated" in depth_sources(spec.runs),
     )
     logger.info("tables written to %s:\n%s", spec.out / f"{spec.name}.md", text)
     return text

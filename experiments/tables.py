@@ -100,7 +100,6 @@ CURVE_ROWS = {  # run -> row label, in the tables' order
     "rgbd_ce": "RGBD, the paper's CE loss alone (diagnostic)",
     "rgbd_dicece": "RGBD, Dice + CE loss (diagnostic)",
 }
-ESTIMATED_ROWS = ("depth", "rgbd", "rgbd_ce", "rgbd_dicece")  # the rows whose D channel is the depth model's
 CURVE_COLUMNS = list(REPORT_METRICS)  # Table 4's five, the morphology, the threshold-free line agreement
 # paired per-image comparisons: (a, b) -> a - b; per image: Dice, IoU, |Cobb error| (both found), severity right
 CURVE_PAIRS = [
@@ -466,6 +465,7 @@ def write_curve_tables(
     settings_text: str,
     depth_settings_text: str,
     curves: dict[str, list[list[float]]] | None = None,
+    depth_model: bool = True,
 ) -> str:
     """Write ``<spec.name>.md`` / ``<spec.name>.json`` into ``spec.out``; returns the markdown.
 
@@ -477,6 +477,7 @@ def write_curve_tables(
             ``spec.depth_bundle``).
         curves: run -> the validation line agreement curve (the curve bundle's key metric) of each seed of
             ``spec.seeds``.
+        depth_model: whether a row uses estimated depth (else the budget says no depth model was used).
     """
     per_seed = {s: {n: _values(m) for n, m in runs.items()} for s, runs in results.items()}
     mean, sd = summarize(per_seed, CURVE_COLUMNS)
@@ -571,7 +572,7 @@ def write_curve_tables(
             if spec.depth_bundle is not None
             else f"GAMA-Net from `{spec.depth_out}/seed<S>/gamanet` ({spec.depth_epochs} epochs at "
             f"{spec.depth_size[0]} x {spec.depth_size[1]}, {depth_settings_text})."
-            if any(n in ESTIMATED_ROWS for n in names)
+            if depth_model
             else "none (no row uses estimated depth)."
         ),
         f"- {minutes:.0f} min of run time in all on {machine_name()}, {spec.jobs} run(s) at a time.",
