@@ -21,6 +21,11 @@ centre line read from the probability); ``--settings cosine`` the same with a wa
 (the rate measured to let every input take off within the budget); ``--settings recorded`` with those of the first
 recorded tables (``docs/table4_cpu.md``: the paper's cross entropy, the 0.5 mask), so that they stay reproducible.
 
+``--test-photos N`` evaluates every run (after training, or a trained one again) on N held-out photos per seed
+instead of the phantom's own test split (:func:`prepare_held_out`: another phantom stream, never trained or
+validated on), into ``<run>/eval_heldout<N>`` or ``eval_final_heldout<N>`` beside the split's evaluation: more test
+photos, tighter paired comparisons, no training.
+
 Writes ``<name>.md`` and ``<name>.json`` (:func:`experiments.tables.write_curve_tables`): Table 4's five mask metrics
 and the morphology (Cobb MAE and r, severity and curve-type accuracy, photos with no curve found) as the mean (and
 standard deviation) over seeds; paired per-image differences between inputs (mean and standard error over every test
@@ -42,7 +47,7 @@ from experiments import paper_tables as pt
 from experiments.spec import CurveRunSpec
 from experiments.tables import write_curve_tables
 
-__all__ = ["RUNS", "SETTINGS", "depth_sources", "main", "parse_spec", "prepare_seed"]
+__all__ = ["RUNS", "SETTINGS", "depth_sources", "main", "parse_spec", "prepare_held_out", "prepare_seed"]
 
 logger = logging.getLogger("experiments.curve_tables")
 
@@ -77,9 +82,6 @@ def depth_sources(runs: tuple[str, ...] | list[str]) -> set[str]:
 def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
     """The seed's phantom, its trained depth model (when a run uses estimated depth) and the cached depth: the
     overrides every curve run shares."""
-    from monai_gamanet.data import prepare_dataset
-    from monai_gamanet.inference.depth_cache import cache_depth
-
     dataset = pt.prepare_phantom(spec.seed_dir(seed), seed, spec.samples, spec.workers)
     shared = {
         "dataset_dir": str(dataset),
@@ -97,7 +99,16 @@ def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
         pt.run_one(depth, "gamanet", seed, dataset)
         shared["depth_bundle_root"] = str(depth.seed_dir(seed) / "gamanet")
         shared["depth_overrides"] = {"spatial_size": depth.spatial_size, **pt.run_overrides("gamanet", depth)}
-    # once, before the runs that share it (as the bundle asks: same arguments, same cache folder)
+    _cache_depth(dataset, sources, shared)
+    return shared
+
+
+def _cache_depth(dataset: Path, sources: set[str], shared: dict[str, object]) -> None:
+    """Every photo's D channel of ``sources`` cached once in ``dataset/depth_cache``, before the runs that share it
+    (as the bundle asks for it: same arguments, same cache folder)."""
+    from monai_gamanet.data import prepare_dataset
+    from monai_gamanet.inference.depth_cache import cache_depth
+
     datalist = prepare_dataset(dataset)
     for source in sorted(sources):
         cache_depth(
@@ -107,7 +118,32 @@ def prepare_seed(spec: CurveRunSpec, seed: int) -> dict[str, object]:
             shared.get("depth_bundle_root"),
             overrides=shared.get("depth_overrides"),
         )
-    return shared
+
+
+def prepare_held_out(spec: CurveRunSpec, seed: int, shared: dict[str, object]) -> dict[str, object]:
+    """``spec.test_photos`` held-out test photos of ``seed`` (phantom seed :meth:`~CurveRunSpec.held_out_seed`,
+    generated once into ``<seed folder>/heldout``, every photo in its datalist's test list) with their D channel
+    cached as for the training phantom; returns the evaluation's overrides (none when ``test_photos`` is 0).
+
+    The phantom's own test split is 10 % of ``--samples`` (40 photos of 400): too few to tell two inputs apart
+    beyond two standard errors when they differ by a fraction of a degree; held-out photos cost an evaluation each,
+    no training, so the paired comparisons can use hundreds."""
+    if not spec.test_photos:
+        return {}
+    from monai_gamanet.data.files import atomic_write
+    from monai_gamanet.data.synthetic import generate_dataset
+
+    folder = spec.seed_dir(seed) / "heldout"
+    path = folder / "datalist.json"
+    datalist = json.loads(path.read_text()) if path.is_file() else {}
+    if len(datalist.get("test", [])) != spec.test_photos:
+        generate_dataset(folder, spec.test_photos, seed=spec.held_out_seed(seed), workers=spec.workers, preview=False)
+        everything = [item for split in json.loads(path.read_text()).values() for item in split]
+        everything.sort(key=lambda item: item["image"])
+        held_out = {"training": [], "validation": [], "test": everything}
+        atomic_write(path, lambda p: Path(p).write_text(json.dumps(held_out, indent=1)))
+    _cache_depth(folder, depth_sources(spec.runs), shared)
+    return {"dataset_dir": str(folder)}
 
 
 def parse_spec(argv: list[str] | None = None) -> CurveRunSpec:
@@ -159,6 +195,13 @@ def parse_spec(argv: list[str] | None = None) -> CurveRunSpec:
         help="evaluate the best-validation model (by line agreement; eval/) or the final one (the schedule's end; "
         "eval_final/)",
     )
+    parser.add_argument(
+        "--test-photos",
+        type=int,
+        default=CurveRunSpec.test_photos,
+        help="evaluate on this many held-out photos per seed (phantom seed S + 100000, generated into "
+        "<out>/seed<S>/heldout) instead of the phantom's own test split (0, the default)",
+    )
     parser.add_argument("--tables-only", action="store_true", help="train nothing: tables from the saved runs")
     return CurveRunSpec.from_namespace(parser.parse_args(argv))
 
@@ -170,11 +213,15 @@ def main(argv: list[str] | None = None) -> str:
         results = pt.saved_results(spec)
     else:
         shared = {s: prepare_seed(spec, s) for s in spec.seeds}
+        evaluation = {s: prepare_held_out(spec, s, shared[s]) for s in spec.seeds}
         threads = spec.run_threads()
 
         def train(s: int, n: str) -> dict:
             overrides = {"bundle_root": str(spec.seed_dir(s) / n), **shared[s], **SETTINGS[spec.settings], **RUNS[n]}
-            return pt.train_and_evaluate(BUNDLE, overrides, spec.epochs, threads, f"{n} (seed {s})", spec.model)
+            label = f"{n} (seed {s})"
+            return pt.train_and_evaluate(
+                BUNDLE, overrides, spec.epochs, threads, label, spec.model, spec.eval_dir, evaluation[s]
+            )
 
         results = pt.run_all(spec, train)
     text = write_curve_tables(

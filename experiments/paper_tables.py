@@ -323,37 +323,45 @@ def run_one(spec: DepthRunSpec, name: str, seed: int, dataset: Path) -> dict:
 
 
 def train_and_evaluate(
-    bundle: str, overrides: dict, epochs: int, threads: int | None, label: str, model: str = "best"
+    bundle: str,
+    overrides: dict,
+    epochs: int,
+    threads: int | None,
+    label: str,
+    model: str = "best",
+    folder: str | None = None,
+    evaluation: dict | None = None,
 ) -> dict:
     """Train the bundle run in ``overrides["bundle_root"]`` to ``epochs`` (continuing it where it stopped) and
-    evaluate it (``train.yaml`` + ``evaluate.yaml``) unless already done; returns its ``eval/metrics.json``.
+    evaluate it (``train.yaml`` + ``evaluate.yaml``) into ``folder`` unless already done; returns its
+    ``<folder>/metrics.json``.
 
     ``model="final"`` evaluates the network at the end of training (``models/final.pt``, taken from ``last.pt``)
-    into ``eval_final/`` instead of the best-validation ``models/model.pt``: for a schedule that ends at rate 0,
-    and for a selection metric that can mislead (the curve's validation Dice at the 0.5 mask, measured). The
-    run's output is appended to ``<bundle_root>/log.txt``; a finished, evaluated run is not repeated.
+    instead of the best-validation ``models/model.pt``: for a schedule that ends at rate 0, and for a selection
+    metric that can mislead (the curve's validation Dice at the 0.5 mask, measured). ``folder`` defaults to ``eval``
+    (best) or ``eval_final`` (final); ``evaluation`` overrides the evaluation's settings only (e.g. ``dataset_dir``:
+    held-out test photos). The run's output is appended to ``<bundle_root>/log.txt``; a finished, evaluated run is
+    not repeated, and training further removes every evaluation of the earlier network.
     """
     root = Path(overrides["bundle_root"])
-    folder = root / ("eval" if model == "best" else "eval_final")
-    metrics, log = folder / "metrics.json", root / "log.txt"
+    folder_path = root / (folder or ("eval" if model == "best" else "eval_final"))
+    metrics, log = folder_path / "metrics.json", root / "log.txt"
     if _last_epoch(root) < epochs:
-        for stale in (
-            root / "eval" / "metrics.json",
-            root / "eval_final" / "metrics.json",
-            root / "models" / "final.pt",
-        ):
+        for stale in [*root.glob("eval*/metrics.json"), root / "models" / "final.pt"]:
             stale.unlink(missing_ok=True)
         logger.info("%s: training to epoch %d", label, epochs)
         run_bundle(bundle, ["train.yaml"], {**overrides, "epochs": epochs}, log, threads)
     if not metrics.is_file():
+        evaluated = {**overrides, **(evaluation or {}), "output_dir": str(folder_path)}
         if model == "final":
             import torch
 
             final = root / "models" / "final.pt"
-            last = torch.load(root / "models" / "last.pt", map_location="cpu", weights_only=False)
-            torch.save(last["network"], final)
-            overrides = {**overrides, "ckpt_path": str(final), "output_dir": str(folder)}
-        run_bundle(bundle, ["train.yaml", "evaluate.yaml"], overrides, log, threads)
+            if not final.is_file():
+                last = torch.load(root / "models" / "last.pt", map_location="cpu", weights_only=False)
+                torch.save(last["network"], final)
+            evaluated["ckpt_path"] = str(final)
+        run_bundle(bundle, ["train.yaml", "evaluate.yaml"], evaluated, log, threads)
         logger.info("%s: trained and evaluated, %.1f min so far", label, run_minutes(root))
     return json.loads(metrics.read_text())
 

@@ -100,6 +100,9 @@ class DepthRunSpec(RunSpec):
     tables_only: bool = False
 
 
+HELD_OUT_SEED_OFFSET = 100_000  # --test-photos of seed S are phantom seed S + this: never a training phantom
+
+
 @dataclass(frozen=True, kw_only=True)
 class CurveRunSpec(RunSpec):
     """The options of ``python -m experiments.curve_tables`` (its ``--help`` says what each does)."""
@@ -123,12 +126,19 @@ class CurveRunSpec(RunSpec):
     name: str = "table4"
     settings: str = "bundle"
     model: str = "best"  # which weights are evaluated: best (validation line agreement) or final (the schedule's end)
+    test_photos: int = 0  # > 0: evaluated on that many held-out photos per seed instead of the phantom's test split
     tables_only: bool = False
 
     @property
     def eval_dir(self) -> str:
-        """``eval`` for the best-validation model, ``eval_final`` for the final one: both kept side by side."""
-        return "eval" if self.model == "best" else "eval_final"
+        """``eval`` for the best-validation model, ``eval_final`` for the final one, each with ``_heldout<N>`` when
+        evaluated on ``test_photos`` held-out photos: all kept side by side."""
+        base = "eval" if self.model == "best" else "eval_final"
+        return f"{base}_heldout{self.test_photos}" if self.test_photos else base
+
+    def held_out_seed(self, seed: int) -> int:
+        """The phantom seed of ``seed``'s held-out test photos: another stream than every training seed's."""
+        return HELD_OUT_SEED_OFFSET + seed
 
     def depth_spec(self) -> DepthRunSpec:
         """The depth runs of this experiment (without ``depth_bundle``): GAMA-Net on each seed's phantom, in

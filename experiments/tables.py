@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from experiments.spec import CurveRunSpec, DepthRunSpec
+from experiments.spec import HELD_OUT_SEED_OFFSET, CurveRunSpec, DepthRunSpec
 from monai_gamanet.handlers.curve_report import CURVE_HEADERS, REPORT_METRICS
 from monai_gamanet.handlers.report import ALIGNED, ALIGNED_COLUMNS, header, metrics_markdown
 from monai_gamanet.metrics.depth import DEPTH_METRICS, HIGHER_IS_BETTER
@@ -566,7 +566,14 @@ def write_curve_tables(
             if spec.model == "best"
             else "the final model (end of the schedule)."
         ),
-        f"- Phantom: {spec.samples} samples per seed, split 8:1:1; depth model: "
+        f"- Phantom: {spec.samples} samples per seed, split 8:1:1"
+        + (
+            f", evaluated on {spec.test_photos} held-out photos per seed (phantom seed S + {HELD_OUT_SEED_OFFSET:,}) "
+            "instead of its test split"
+            if spec.test_photos
+            else ""
+        )
+        + "; depth model: "
         + (
             f"`{spec.depth_bundle}` for every seed (settings {spec.depth_overrides})."
             if spec.depth_bundle is not None

@@ -50,6 +50,15 @@ def test_one_trained_depth_model_for_every_seed(tmp_path: Path, random_depth_bun
         main([*args, "--model", "final", "--tables-only", "--name", "again"]).split("## Budget")[0]
         == final.split("## Budget")[0]
     )
+    # the same final network on held-out photos of another phantom stream: evaluated only, paired on them
+    held_out = main([*args, "--model", "final", "--test-photos", "6", "--name", "heldout"])
+    assert "6 held-out photos per seed (phantom seed S + 100,000)" in held_out
+    assert len(json.loads((run / "eval_final_heldout6" / "metrics.json").read_text())["per_image"]) == 6
+    assert (run / "eval_final" / "metrics.json").is_file()  # the test split's evaluation kept beside it
+    assert "train_loss" not in (run / "log.txt").read_text()[len(log) :]
+    folder = tmp_path / "t4" / "seed0" / "heldout"
+    assert len(json.loads((folder / "datalist.json").read_text())["test"]) == 6
+    assert len(list(folder.glob("depth_cache/estimated_*/*.png"))) == 6
 
 
 def test_rows_without_estimated_depth_train_no_depth_model(tmp_path: Path) -> None:
