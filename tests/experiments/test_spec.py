@@ -20,7 +20,7 @@ DEPTH_KEYS = [
 CURVE_KEYS = [
     "out", "depth_out", "depth_bundle", "depth_overrides", "depth_epochs", "depth_size", "depth_settings", "epochs",
     "batch", "size", "samples", "seeds", "runs", "jobs", "threads", "workers", "name", "settings", "model",
-    "tables_only",
+    "test_photos", "tables_only",
 ]  # fmt: skip
 
 
