@@ -329,7 +329,7 @@ def train_and_evaluate(
     threads: int | None,
     label: str,
     model: str = "best",
-    folder: str | None = None,
+    folder: str = "eval",
     evaluation: dict | None = None,
 ) -> dict:
     """Train the bundle run in ``overrides["bundle_root"]`` to ``epochs`` (continuing it where it stopped) and
@@ -338,13 +338,14 @@ def train_and_evaluate(
 
     ``model="final"`` evaluates the network at the end of training (``models/final.pt``, taken from ``last.pt``)
     instead of the best-validation ``models/model.pt``: for a schedule that ends at rate 0, and for a selection
-    metric that can mislead (the curve's validation Dice at the 0.5 mask, measured). ``folder`` defaults to ``eval``
-    (best) or ``eval_final`` (final); ``evaluation`` overrides the evaluation's settings only (e.g. ``dataset_dir``:
-    held-out test photos). The run's output is appended to ``<bundle_root>/log.txt``; a finished, evaluated run is
-    not repeated, and training further removes every evaluation of the earlier network.
+    metric that can mislead (the curve's validation Dice at the 0.5 mask, measured). ``folder`` is the evaluation's
+    folder under the run (the curve runner passes :attr:`~experiments.spec.CurveRunSpec.eval_dir`); ``evaluation``
+    overrides the evaluation's settings only (e.g. ``dataset_dir``: held-out test photos). The run's output is
+    appended to ``<bundle_root>/log.txt``; a finished, evaluated run is not repeated, and training further removes
+    every evaluation of the earlier network.
     """
     root = Path(overrides["bundle_root"])
-    folder_path = root / (folder or ("eval" if model == "best" else "eval_final"))
+    folder_path = root / folder
     metrics, log = folder_path / "metrics.json", root / "log.txt"
     if _last_epoch(root) < epochs:
         for stale in [*root.glob("eval*/metrics.json"), root / "models" / "final.pt"]:
